@@ -1,0 +1,1 @@
+"""Canonical events: the one shape every source adapter produces."""

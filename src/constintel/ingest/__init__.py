@@ -1,0 +1,1 @@
+"""Accepting payloads: source adapters, raw storage of rejects, envelopes for bulk import."""
