@@ -13,13 +13,21 @@ import uuid
 __all__ = ["new_id"]
 
 
+_last = [0, 0]  # [ms, sequence] of the previous id from this process
+
+
 def new_id() -> str:
-    """A new UUIDv7 as a 36-character string."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    """A new UUIDv7 as a 36-character string; ids from one process sort in creation order
+    (within one millisecond a 12-bit counter replaces the random ``rand_a`` bits)."""
+    ms = max(time.time_ns() // 1_000_000, _last[0])
+    seq = _last[1] + 1 if ms == _last[0] else 0
+    if seq > 0xFFF:
+        ms, seq = ms + 1, 0
+    _last[0], _last[1] = ms, seq
+    rand = int.from_bytes(os.urandom(8), "big")
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76  # version 7
-    value |= ((rand >> 68) & 0xFFF) << 64  # rand_a, 12 bits
+    value |= seq << 64  # rand_a: a monotonic sequence within the millisecond
     value |= 0b10 << 62  # RFC 4122 variant
     value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
     return str(uuid.UUID(int=value))

@@ -1,0 +1,1 @@
+"""Brands (tenants) and their settings."""

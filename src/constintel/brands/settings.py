@@ -1,0 +1,49 @@
+"""Per-brand identity and statistics settings, with the documented defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "DEFAULT_MAX_EMAILS_PER_PHONE",
+    "DEFAULT_MAX_PHONES_PER_EMAIL",
+    "DEFAULT_STRENGTH_WEIGHTS",
+    "DEFAULT_OTHER_WEIGHT",
+    "BrandSettings",
+]
+
+# The seed's weight table ("Profile Strength Update"); DESIGN: the table wins over the seed's
+# scenario percentages.
+DEFAULT_STRENGTH_WEIGHTS: dict[str, int] = {
+    "email": 20,
+    "phone": 30,
+    "loyalty_id": 25,
+    "device_id": 10,
+    "cookie_id": 5,
+}
+DEFAULT_OTHER_WEIGHT = 10
+# A phone may link at most this many distinct emails (people); the next one marks it shared.
+DEFAULT_MAX_EMAILS_PER_PHONE = 2
+# An email may link at most this many distinct phones.
+DEFAULT_MAX_PHONES_PER_EMAIL = 3
+
+
+class BrandSettings(BaseModel):
+    """Settings stored as JSON on the brand row; every field has a documented default."""
+
+    strength_weights: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_STRENGTH_WEIGHTS))
+    other_weight: int = DEFAULT_OTHER_WEIGHT
+    max_emails_per_phone: int = Field(default=DEFAULT_MAX_EMAILS_PER_PHONE, ge=1)
+    max_phones_per_email: int = Field(default=DEFAULT_MAX_PHONES_PER_EMAIL, ge=1)
+    # Values that never link people, on top of the built-in junk list (e.g. the store's own
+    # phone number and email). Written as they arrive; normalized before use.
+    junk_emails: list[str] = Field(default_factory=list)
+    junk_phones: list[str] = Field(default_factory=list)
+    # Shopify and Square mark test orders; they are stored but count for nothing by default.
+    count_test_orders: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> BrandSettings:
+        return cls.model_validate(data or {})

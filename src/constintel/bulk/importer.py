@@ -1,0 +1,73 @@
+"""Bulk import: envelopes in batches, one transaction per batch, a running summary.
+
+Nothing accepted is lost and one bad line never stops the rest: lines that are not valid
+JSON, and payloads the adapters reject, are reported with their line number and reason and
+kept in ``rejected_payload`` for replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import islice
+
+from sqlalchemy import Engine
+
+from constintel.core.clock import utcnow
+from constintel.core.config import DEFAULT_BATCH_SIZE
+from constintel.core.ids import new_id
+from constintel.db.session import transaction
+from constintel.ingest import repository as events_repo
+from constintel.bulk.reader import BadLine
+from constintel.pipeline import BatchResult, BrandContext, Envelope, Rejection, ingest_batch
+
+__all__ = ["import_envelopes"]
+
+
+def import_envelopes(
+    engine: Engine,
+    ctx: BrandContext,
+    items: Iterable[Envelope | BadLine],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[BatchResult], None] | None = None,
+) -> BatchResult:
+    total = BatchResult()
+    iterator = iter(items)
+    while True:
+        chunk = list(islice(iterator, batch_size))
+        if not chunk:
+            break
+        envelopes = [item for item in chunk if isinstance(item, Envelope)]
+        bad = [item for item in chunk if isinstance(item, BadLine)]
+        with transaction(engine) as session:
+            result = ingest_batch(session, ctx, envelopes)
+            if bad:
+                now = utcnow()
+                events_repo.insert_rejected(
+                    session,
+                    [
+                        {
+                            "id": new_id(),
+                            "brand_id": ctx.brand_id,
+                            "source": None,
+                            "topic": None,
+                            "body": line.body,
+                            "error_field": line.field,
+                            "error": line.reason,
+                            "origin": line.origin,
+                            "line_no": line.line_no,
+                            "created_at": now,
+                            "replayed_at": None,
+                        }
+                        for line in bad
+                    ],
+                )
+        result.received += len(bad)
+        result.rejected += len(bad)
+        result.rejections.extend(
+            Rejection(line.line_no, line.origin, line.field, line.reason) for line in bad
+        )
+        total.add(result)
+        if on_batch is not None:
+            on_batch(result)
+    return total

@@ -1,0 +1,1 @@
+"""The ``constintel`` command line (Typer): one module per command group."""

@@ -1,0 +1,69 @@
+"""Shared CLI plumbing: global options, the brand, error reporting, JSON output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from constintel.bootstrap import App, bootstrap
+from constintel.brands import service as brands
+from constintel.brands.models import Brand
+from constintel.core.config import Settings
+from constintel.core.errors import ConstIntelError
+from constintel.db.session import transaction
+
+__all__ = ["BrandOpt", "Ctx", "console", "err", "fail", "print_json", "session_for", "state"]
+
+console = Console()
+err = Console(stderr=True)
+
+BrandOpt = Annotated[
+    str | None,
+    typer.Option("--brand", help="Brand name or id (default: $CONSTINTEL_BRAND, else 'default')."),
+]
+
+
+@dataclass
+class Ctx:
+    database_url: str | None = None
+    _app: App | None = None
+
+    def app(self) -> App:
+        if self._app is None:
+            settings = Settings()
+            if self.database_url:
+                settings = settings.model_copy(update={"database_url": self.database_url})
+            self._app = bootstrap(settings)
+        return self._app
+
+
+state = Ctx()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def session_for(brand_ref: str | None) -> Iterator[tuple[Session, Brand]]:
+    """A transaction and the brand (the default brand is created on first use)."""
+    try:
+        app = state.app()
+        with transaction(app.engine) as session:
+            brand = brands.get_or_create(session, ref=brand_ref or app.settings.brand)
+            yield session, brand
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")

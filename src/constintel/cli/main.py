@@ -1,0 +1,120 @@
+"""``constintel``: the command line. Each group lives in its own module; this one assembles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from constintel import __version__
+from constintel.brands import service as brands
+from constintel.core.errors import ConstIntelError
+from constintel.db import migrate
+from constintel.db.session import transaction
+
+from .common import console, fail, state
+from .ingest import generate_orders, import_files
+from .profiles import events_app, profiles_app, review_app, stats_app
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="ConstIntel: every order and transaction resolved to one exact customer profile.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+brands_app = typer.Typer(help="Brands (tenants).", no_args_is_help=True)
+
+
+@app.callback()
+def main(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="CONSTINTEL_DATABASE_URL",
+            help="sqlite:///file.db (default: sqlite:///constintel.db) or postgresql://user@host/db.",
+        ),
+    ] = None,
+) -> None:
+    state.database_url = database_url
+    state._app = None
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema (needed once per release on PostgreSQL;
+    SQLite is migrated automatically)."""
+    try:
+        from constintel.bootstrap import bootstrap
+        from constintel.core.config import Settings
+
+        settings = Settings()
+        if state.database_url:
+            settings = settings.model_copy(update={"database_url": state.database_url})
+        engine = bootstrap(settings, check_schema=False).engine
+        migrate.upgrade(engine)
+        console.print(f"schema at {migrate.current_revision(engine)}")
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and of the code."""
+    from constintel.bootstrap import bootstrap
+    from constintel.core.config import Settings
+
+    settings = Settings()
+    if state.database_url:
+        settings = settings.model_copy(update={"database_url": state.database_url})
+    engine = bootstrap(settings, check_schema=False).engine
+    console.print(f"database: {migrate.current_revision(engine)}  code: {migrate.head_revision(engine)}")
+
+
+@brands_app.command("create")
+def brands_create(
+    name: str,
+    region: Annotated[str, typer.Option(help="Default phone region, ISO 3166 alpha-2.")] = "US",
+    currency: Annotated[str, typer.Option(help="Reporting currency, ISO 4217.")] = "USD",
+) -> None:
+    """Create a brand."""
+    try:
+        with transaction(state.app().engine) as session:
+            brand = brands.create(session, name=name, default_region=region, currency=currency)
+            console.print(f"brand {brand.name}: id {brand.id}")
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+
+
+@brands_app.command("list")
+def brands_list() -> None:
+    """List brands."""
+    from sqlalchemy import select
+
+    from constintel.brands.models import Brand
+
+    with transaction(state.app().engine) as session:
+        rows = session.scalars(select(Brand).order_by(Brand.created_at)).all()
+        table = Table("id", "name", "region", "currency")
+        for b in rows:
+            table.add_row(b.id, b.name, b.default_region, b.currency)
+    console.print(table)
+
+
+app.command("import")(import_files)
+app.command("generate-orders")(generate_orders)
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(review_app, name="review")
+app.add_typer(events_app, name="events")
+app.add_typer(stats_app, name="stats")
+app.add_typer(db_app, name="db")
+app.add_typer(brands_app, name="brands")

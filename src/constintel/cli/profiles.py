@@ -1,0 +1,241 @@
+"""``constintel profiles``, ``review``, ``events`` and ``stats``: inspect and operate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from constintel.ingest import repository as events_repo
+from constintel.profiles import service as profiles
+from constintel.profiles.schemas import ProfileRead
+
+from .common import BrandOpt, console, fail, print_json, session_for
+
+__all__ = ["events_app", "profiles_app", "review_app", "stats_app"]
+
+profiles_app = typer.Typer(help="Look up and operate on customer profiles.", no_args_is_help=True)
+review_app = typer.Typer(help="The merge review queue.", no_args_is_help=True)
+events_app = typer.Typer(help="Unattached and rejected events.", no_args_is_help=True)
+stats_app = typer.Typer(help="Profile statistics.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _render(profile: ProfileRead) -> None:
+    table = Table(title=f"Profile {profile.id}", show_header=False)
+    table.add_row("lifetime value", f"{profile.lifetime_value} {profile.currency}")
+    table.add_row("total orders", str(profile.total_orders))
+    table.add_row("average order value", str(profile.average_order_value))
+    table.add_row("profile strength", f"{profile.profile_strength}%")
+    for kind, values in profile.identifiers.items():
+        rendered = ", ".join(
+            v.value + ("" if v.verified else " (unverified)") + (" (shared)" if v.shared else "")
+            for v in values
+        )
+        table.add_row(kind, rendered)
+    table.add_row("first order", str(profile.first_order_at or "-"))
+    table.add_row("last order", str(profile.last_order_at or "-"))
+    table.add_row("last seen", str(profile.last_seen_at or "-"))
+    table.add_row("channels", ", ".join(profile.channels) or "-")
+    table.add_row("events", str(profile.event_count))
+    table.add_row("merged from", ", ".join(profile.merged_from) or "-")
+    console.print(table)
+
+
+@profiles_app.command("show")
+def show(
+    email: Annotated[str | None, typer.Option(help="Any formatting; normalized like ingestion.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Any formatting, e.g. (212) 555-0199.")] = None,
+    loyalty_id: Annotated[str | None, typer.Option("--loyalty-id")] = None,
+    profile_id: Annotated[str | None, typer.Option("--id", help="A profile id (merged ids resolve).")] = None,
+    as_json: JsonOpt = False,
+    brand: BrandOpt = None,
+) -> None:
+    """Show one profile: statistics, identifiers by kind, merges."""
+    given = [(k, v) for k, v in (("email", email), ("phone", phone), ("loyalty_id", loyalty_id), ("id", profile_id)) if v]
+    if len(given) != 1:
+        raise fail("give exactly one of --email, --phone, --loyalty-id, --id", 2)
+    kind, value = given[0]
+    with session_for(brand) as (session, b):
+        if kind == "id":
+            row = profiles.get(session, brand=b, profile_id=value)
+        else:
+            row = profiles.find_by_identifier(session, brand=b, kind=kind, value=value)
+        profile = profiles.read(session, brand=b, row=row)
+    if as_json:
+        print_json(profile.model_dump(mode="json"))
+    else:
+        _render(profile)
+
+
+@profiles_app.command("list")
+def list_profiles(
+    top: Annotated[int, typer.Option(min=1, help="How many, by lifetime value.")] = 10,
+    as_json: JsonOpt = False,
+    brand: BrandOpt = None,
+) -> None:
+    """The top profiles by lifetime value."""
+    with session_for(brand) as (session, b):
+        rows = profiles.list_top(session, brand=b, limit=top)
+        currency = b.currency
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": r.id,
+                    "email": (r.identifiers or {}).get("email"),
+                    "phone": (r.identifiers or {}).get("phone"),
+                    "lifetime_value": str(r.lifetime_value),
+                    "total_orders": r.total_orders,
+                    "profile_strength": r.profile_strength,
+                }
+                for r in rows
+            ]
+        )
+        return
+    table = Table(title=f"Top {top} profiles by lifetime value ({currency})")
+    for col in ("id", "email", "phone", "lifetime value", "orders", "strength", "last order"):
+        table.add_column(col, justify="right" if col in ("lifetime value", "orders", "strength") else "left")
+    for r in rows:
+        ids = r.identifiers or {}
+        table.add_row(
+            r.id, ids.get("email", "-"), ids.get("phone", "-"), str(r.lifetime_value),
+            str(r.total_orders), f"{r.profile_strength}%", str(r.last_order_at or "-"),
+        )
+    console.print(table)
+
+
+@profiles_app.command("unmerge")
+def unmerge(
+    profile_id: Annotated[str, typer.Argument(help="The merged-away profile to restore.")],
+    brand: BrandOpt = None,
+) -> None:
+    """Undo a merge: the profile gets back its identifiers, orders, events and statistics."""
+    with session_for(brand) as (session, b):
+        restored, survivor = profiles.unmerge(session, brand=b, merged_id=profile_id)
+    console.print(f"restored {restored} (split from {survivor})")
+
+
+def _request_dict(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "status": r.status,
+        "reason": r.reason,
+        "profile_ids": r.profile_ids,
+        "matched_on": r.matched_on,
+        "attached_profile_id": r.attached_profile_id,
+        "event_id": r.event_id,
+        "detail": r.detail,
+        "created_at": r.created_at.isoformat(),
+    }
+
+
+@review_app.command("list")
+def review_list(
+    status: Annotated[str, typer.Option(help="pending, approved, rejected or all.")] = "pending",
+    as_json: JsonOpt = False,
+    brand: BrandOpt = None,
+) -> None:
+    """Merge requests waiting for a decision (or decided ones, with --status)."""
+    with session_for(brand) as (session, b):
+        rows = profiles.list_requests(session, brand=b, status=None if status == "all" else status)
+    if as_json:
+        print_json([_request_dict(r) for r in rows])
+        return
+    table = Table(title=f"Review queue ({status})")
+    for col in ("id", "reason", "profiles", "matched on", "detail"):
+        table.add_column(col)
+    for r in rows:
+        matched = ", ".join(f"{m['kind']}={m['value']}" for m in r.matched_on)
+        table.add_row(r.id, r.reason, "\n".join(r.profile_ids), matched, r.detail)
+    console.print(table)
+
+
+@review_app.command("approve")
+def review_approve(request_id: str, brand: BrandOpt = None) -> None:
+    """Merge the request's profiles into the oldest of them."""
+    with session_for(brand) as (session, b):
+        survivor = profiles.approve_request(session, brand=b, request_id=request_id)
+    console.print(f"approved: merged into {survivor}")
+
+
+@review_app.command("reject")
+def review_reject(request_id: str, brand: BrandOpt = None) -> None:
+    """Keep the profiles apart."""
+    with session_for(brand) as (session, b):
+        profiles.reject_request(session, brand=b, request_id=request_id)
+    console.print("rejected: profiles stay apart")
+
+
+@events_app.command("unattached")
+def events_unattached(
+    limit: Annotated[int, typer.Option(min=1)] = 50, as_json: JsonOpt = False, brand: BrandOpt = None
+) -> None:
+    """Events stored without a profile (no usable identifier)."""
+    with session_for(brand) as (session, b):
+        rows = events_repo.list_unattached(session, brand_id=b.id, limit=limit)
+    data = [
+        {"id": r.id, "source": r.source, "event_type": r.event_type, "occurred_at": r.occurred_at.isoformat(), "order_id": r.order_id}
+        for r in rows
+    ]
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title="Unattached events")
+    for col in ("id", "source", "event_type", "occurred_at"):
+        table.add_column(col)
+    for d in data:
+        table.add_row(d["id"], d["source"], d["event_type"], d["occurred_at"])
+    console.print(table)
+
+
+@events_app.command("link")
+def events_link(
+    event_id: str,
+    profile_id: Annotated[str, typer.Argument(help="The profile to attach the event (and its order) to.")],
+    brand: BrandOpt = None,
+) -> None:
+    """Attach an unattached event to a profile; statistics follow."""
+    with session_for(brand) as (session, b):
+        target = profiles.link_event(session, brand=b, event_id=event_id, profile_id=profile_id)
+    console.print(f"linked {event_id} to {target}")
+
+
+@events_app.command("rejected")
+def events_rejected(
+    limit: Annotated[int, typer.Option(min=1)] = 50, as_json: JsonOpt = False, brand: BrandOpt = None
+) -> None:
+    """Payloads that were rejected, with the field and reason (kept for replay)."""
+    with session_for(brand) as (session, b):
+        rows = events_repo.list_rejected(session, brand_id=b.id, limit=limit)
+    data = [
+        {"id": r.id, "origin": r.origin, "source": r.source, "field": r.error_field, "error": r.error}
+        for r in rows
+    ]
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title="Rejected payloads")
+    for col in ("origin", "source", "field", "error"):
+        table.add_column(col)
+    for d in data:
+        table.add_row(d["origin"] or "-", d["source"] or "-", d["field"] or "-", d["error"])
+    console.print(table)
+
+
+@stats_app.command("recompute")
+def stats_recompute(brand: BrandOpt = None) -> None:
+    """Rebuild every profile's statistics from its orders and events and report any drift."""
+    with session_for(brand) as (session, b):
+        checked, drifts = profiles.recompute_all(session, brand=b)
+        ltv, net = profiles.totals(session, brand=b)
+    for d in drifts[:50]:
+        console.print(f"[yellow]drift[/] {d.profile_id} {d.field}: stored {d.stored!r} -> {d.recomputed!r}")
+    console.print(
+        f"checked {checked:,} profiles: {len(drifts)} drifting values fixed; "
+        f"sum of lifetime value {ltv} = sum of net orders {net}"
+    )
+    if drifts:
+        raise typer.Exit(1)

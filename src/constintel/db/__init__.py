@@ -1,0 +1,1 @@
+"""Persistence plumbing: declarative base, portable column types, engines and sessions."""

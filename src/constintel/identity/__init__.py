@@ -1,0 +1,1 @@
+"""Identifiers: normalization, junk and sharing rules, matching, and the identifier table."""

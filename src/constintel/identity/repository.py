@@ -1,0 +1,84 @@
+"""All SQL on ``customer_identifier``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from constintel.db.chunks import chunked
+from constintel.identity.models import CustomerIdentifier
+
+__all__ = [
+    "assign",
+    "get_by_values",
+    "insert_many",
+    "list_for_profiles",
+    "move_to_profile",
+    "update_many",
+]
+
+T = CustomerIdentifier.__table__
+
+
+def get_by_values(
+    session: Session, *, brand_id: str, keys: Iterable[tuple[str, str]]
+) -> list[Any]:
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
+    rows: list[Any] = []
+    for kind, values in by_kind.items():
+        for chunk in chunked(sorted(set(values))):
+            rows.extend(
+                session.execute(
+                    select(T).where(T.c.brand_id == brand_id, T.c.kind == kind, T.c.value.in_(chunk))
+                ).all()
+            )
+    return rows
+
+
+def list_for_profiles(session: Session, *, brand_id: str, profile_ids: Sequence[str]) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in chunked(profile_ids):
+        rows.extend(
+            session.execute(
+                select(T).where(T.c.brand_id == brand_id, T.c.customer_profile_id.in_(chunk))
+            ).all()
+        )
+    return rows
+
+
+def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(T.insert(), list(rows))
+
+
+def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """rows: {"b_id", "customer_profile_id", "shared"}."""
+    if rows:
+        session.execute(
+            update(T)
+            .where(T.c.id == bindparam("b_id"))
+            .values(customer_profile_id=bindparam("customer_profile_id"), shared=bindparam("shared")),
+            list(rows),
+        )
+
+
+def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
+    """Repoint every identifier of one profile to another; returns the moved ids."""
+    ids = list(
+        session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all()
+    )
+    if ids:
+        session.execute(
+            update(T).where(T.c.customer_profile_id == from_profile).values(customer_profile_id=to_profile)
+        )
+    return ids
+
+
+def assign(session: Session, *, ids: Sequence[str], profile_id: str) -> None:
+    for chunk in chunked(ids):
+        session.execute(update(T).where(T.c.id.in_(chunk)).values(customer_profile_id=profile_id))

@@ -1,0 +1,109 @@
+"""All SQL on ``customer_raw_event`` and ``rejected_payload``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from constintel.db.chunks import chunked
+from constintel.ingest.models import CustomerRawEvent, RejectedPayload
+
+__all__ = [
+    "assign",
+    "event_facts_for_profile",
+    "existing_dedupe_keys",
+    "get",
+    "insert_many",
+    "insert_rejected",
+    "list_for_profile",
+    "list_rejected",
+    "list_unattached",
+    "move_to_profile",
+]
+
+T = CustomerRawEvent.__table__
+R = RejectedPayload.__table__
+
+
+def existing_dedupe_keys(session: Session, *, brand_id: str, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunked(sorted(set(keys))):
+        found.update(
+            session.scalars(
+                select(T.c.dedupe_key).where(T.c.brand_id == brand_id, T.c.dedupe_key.in_(chunk))
+            ).all()
+        )
+    return found
+
+
+def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(T.insert(), list(rows))
+
+
+def insert_rejected(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(R.insert(), list(rows))
+
+
+def get(session: Session, *, brand_id: str, event_id: str) -> Any:
+    return session.execute(
+        select(T).where(T.c.brand_id == brand_id, T.c.id == event_id)
+    ).one_or_none()
+
+
+def event_facts_for_profile(session: Session, *, profile_id: str) -> list[Any]:
+    return list(
+        session.execute(
+            select(T.c.occurred_at, T.c.channel).where(T.c.customer_profile_id == profile_id)
+        ).all()
+    )
+
+
+def list_for_profile(session: Session, *, profile_id: str, limit: int = 100) -> list[Any]:
+    return list(
+        session.execute(
+            select(T)
+            .where(T.c.customer_profile_id == profile_id)
+            .order_by(T.c.occurred_at, T.c.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def list_unattached(session: Session, *, brand_id: str, limit: int = 100) -> list[Any]:
+    return list(
+        session.execute(
+            select(T)
+            .where(T.c.brand_id == brand_id, T.c.customer_profile_id.is_(None))
+            .order_by(T.c.occurred_at, T.c.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
+    ids = list(
+        session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all()
+    )
+    if ids:
+        session.execute(
+            update(T).where(T.c.customer_profile_id == from_profile).values(customer_profile_id=to_profile)
+        )
+    return ids
+
+
+def assign(session: Session, *, ids: Sequence[str], profile_id: str | None) -> None:
+    for chunk in chunked(ids):
+        session.execute(update(T).where(T.c.id.in_(chunk)).values(customer_profile_id=profile_id))
+
+
+def list_rejected(session: Session, *, brand_id: str, limit: int = 100) -> list[Any]:
+    return list(
+        session.execute(
+            select(R).where(R.c.brand_id == brand_id).order_by(R.c.created_at, R.c.id).limit(limit)
+        ).all()
+    )

@@ -1,0 +1,122 @@
+"""All SQL on ``customer_order``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from constintel.db.chunks import chunked
+from constintel.orders.models import CustomerOrder
+
+__all__ = [
+    "MUTABLE_COLUMNS",
+    "assign",
+    "get_by_external_ids",
+    "get_ids_unattached",
+    "insert_many",
+    "list_for_profile",
+    "move_to_profile",
+    "order_dates",
+    "update_many",
+]
+
+T = CustomerOrder.__table__
+MUTABLE_COLUMNS = (
+    "customer_profile_id",
+    "order_number",
+    "status",
+    "financial_status",
+    "fulfillment_status",
+    "total",
+    "refunded",
+    "net",
+    "counted",
+    "refunds",
+    "placed_at",
+    "source_updated_at",
+    "channel",
+    "store_id",
+    "test",
+    "line_items",
+    "updated_at",
+)
+
+
+def get_by_external_ids(
+    session: Session, *, brand_id: str, keys: Iterable[tuple[str, str]]
+) -> list[Any]:
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    rows: list[Any] = []
+    for source, ids in by_source.items():
+        for chunk in chunked(sorted(set(ids))):
+            rows.extend(
+                session.execute(
+                    select(T).where(
+                        T.c.brand_id == brand_id, T.c.source == source, T.c.external_id.in_(chunk)
+                    )
+                ).all()
+            )
+    return rows
+
+
+def list_for_profile(session: Session, *, profile_id: str) -> list[Any]:
+    return list(
+        session.execute(
+            select(T).where(T.c.customer_profile_id == profile_id).order_by(T.c.placed_at)
+        ).all()
+    )
+
+
+def order_dates(session: Session, *, profile_id: str) -> tuple[Any, Any]:
+    """(first, last) placed_at of the profile's counted orders."""
+    row = session.execute(
+        select(func.min(T.c.placed_at), func.max(T.c.placed_at)).where(
+            T.c.customer_profile_id == profile_id, T.c.counted.is_(True)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(T.insert(), list(rows))
+
+
+def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """rows carry ``b_id`` plus every column of MUTABLE_COLUMNS."""
+    if rows:
+        session.execute(
+            update(T)
+            .where(T.c.id == bindparam("b_id"))
+            .values({col: bindparam(col) for col in MUTABLE_COLUMNS}),
+            list(rows),
+        )
+
+
+def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
+    ids = list(
+        session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all()
+    )
+    if ids:
+        session.execute(
+            update(T).where(T.c.customer_profile_id == from_profile).values(customer_profile_id=to_profile)
+        )
+    return ids
+
+
+def assign(session: Session, *, ids: Sequence[str], profile_id: str | None) -> None:
+    for chunk in chunked(ids):
+        session.execute(update(T).where(T.c.id.in_(chunk)).values(customer_profile_id=profile_id))
+
+
+def get_ids_unattached(session: Session, *, ids: Sequence[str]) -> list[str]:
+    return list(
+        session.scalars(
+            select(T.c.id).where(T.c.id.in_(list(ids)), T.c.customer_profile_id.is_(None))
+        ).all()
+    )

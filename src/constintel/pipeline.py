@@ -1,0 +1,696 @@
+"""The one write path: accept a batch of payloads and resolve them to profiles.
+
+    envelope -> adapter (normalize) -> identifiers (normalize, junk) -> dedupe
+             -> match (0: create, 1: attach, 2-3: merge, >3: review) -> order upsert
+             -> statistics (incremental) -> rows written, one transaction per batch
+
+A batch is one transaction. Everything the batch touches (identifiers, orders, profiles) is
+read with a handful of IN-queries up front, the events are applied in order to that in-memory
+state, and the result is written back with executemany. On PostgreSQL the write phase holds a
+transaction-scoped advisory lock per brand, so concurrent writers (webhook replicas, several
+imports) serialize per brand and can neither create two profiles for one new customer nor lose
+an update to a shared profile; the unique constraints on identifiers, orders and dedupe keys
+back that up. Parsing and normalization happen before the lock.
+
+A payload that cannot be parsed is rejected with the field and the reason and kept in
+``rejected_payload``; it never blocks the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from constintel.brands.models import Brand
+from constintel.brands.settings import BrandSettings
+from constintel.core.clock import utcnow
+from constintel.core.errors import PayloadError
+from constintel.core.ids import new_id
+from constintel.core.money import ZERO
+from constintel.events.schemas import SOURCES, CanonicalEvent, OrderData, OrderStatus
+from constintel.identity import repository as identity_repo
+from constintel.identity.matching import MatchAction, decide
+from constintel.identity.normalize import Identifier, JunkList, normalize_identifiers
+from constintel.ingest import repository as events_repo
+from constintel.ingest.sources import NORMALIZERS
+from constintel.orders import repository as orders_repo
+from constintel.profiles import merges
+from constintel.profiles import repository as profiles_repo
+from constintel.profiles.state import ProfileState, profile_row, stat_values
+from constintel.profiles.stats import (
+    OrderFacts,
+    apply_event,
+    apply_order_change,
+    snapshot_add,
+)
+
+__all__ = [
+    "BatchResult",
+    "BrandContext",
+    "Envelope",
+    "Prepared",
+    "Rejection",
+    "ingest_batch",
+    "prepare",
+]
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One payload as received: which source sent it, under which topic, and where it came
+    from (a file and line, for error reports)."""
+
+    source: str
+    topic: str | None
+    payload: Any
+    origin: str | None = None
+    line_no: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line_no: int | None
+    origin: str | None
+    field: str
+    reason: str
+
+
+@dataclass(slots=True)
+class BatchResult:
+    received: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    unattached: int = 0
+    created_profiles: int = 0
+    merges: int = 0
+    reviews: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    touched_profiles: set[str] = field(default_factory=set)
+
+    def add(self, other: BatchResult) -> None:
+        for name in (
+            "received",
+            "imported",
+            "duplicates",
+            "unattached",
+            "created_profiles",
+            "merges",
+            "reviews",
+            "rejected",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejections.extend(other.rejections)
+        # touched_profiles is per batch (downstream work is triggered per batch); a running
+        # total over a million-row import would only grow.
+
+
+@dataclass(frozen=True, slots=True)
+class BrandContext:
+    """What the write path needs to know about the brand, read once per import."""
+
+    brand_id: str
+    region: str
+    currency: str
+    settings: BrandSettings
+    junk: JunkList
+
+    @classmethod
+    def of(cls, brand: Brand) -> BrandContext:
+        settings = BrandSettings.from_json(brand.settings)
+        junk = JunkList(
+            emails=settings.junk_emails, phones=settings.junk_phones, region=brand.default_region
+        )
+        return cls(brand.id, brand.default_region, brand.currency, settings, junk)
+
+
+@dataclass(slots=True)
+class Prepared:
+    envelope: Envelope
+    event: CanonicalEvent
+    identifiers: list[Identifier]
+    dedupe_key: str
+
+
+def _dedupe_key(envelope: Envelope) -> str:
+    body = orjson.dumps(envelope.payload, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update(f"{envelope.source}\x00{envelope.topic or ''}\x00".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def prepare(envelope: Envelope, ctx: BrandContext) -> Prepared:
+    """Normalize one envelope (pure). Raises PayloadError naming the field on bad input."""
+    normalizer = NORMALIZERS.get(envelope.source)
+    if normalizer is None:
+        raise PayloadError("source", f"unknown source {envelope.source!r}; one of {SOURCES}")
+    event = normalizer(envelope.payload, topic=envelope.topic)
+    order = event.order
+    if order is not None and order.currency != ctx.currency:
+        raise PayloadError(
+            "currency",
+            f"{order.currency} differs from the brand currency {ctx.currency}; "
+            "lifetime value is kept in one currency per brand",
+        )
+    identifiers = normalize_identifiers(event.identifiers, region=ctx.region, junk=ctx.junk)
+    return Prepared(envelope, event, identifiers, _dedupe_key(envelope))
+
+
+# -- in-memory state of one batch ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Ident:
+    id: str
+    kind: str
+    value: str
+    profile_id: str
+    verified: bool
+    shared: bool
+    source: str
+    first_seen_at: datetime
+    is_new: bool = False
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class _Order:
+    row: dict[str, Any]
+    is_new: bool = False
+    dirty: bool = False
+
+    def facts(self) -> OrderFacts:
+        return OrderFacts(self.row["net"], self.row["counted"], self.row["placed_at"])
+
+
+def _net_and_counted(row: Mapping[str, Any], count_test: bool) -> tuple[Decimal, bool]:
+    total = row["total"]
+    if total is None or row["status"] == OrderStatus.CANCELLED or (row["test"] and not count_test):
+        return ZERO, False
+    net: Decimal = max(total - row["refunded"], ZERO)
+    return net, True
+
+
+class _Writer:
+    """Applies prepared events to the batch's in-memory state, then writes it back."""
+
+    def __init__(self, session: Session, ctx: BrandContext, now: datetime) -> None:
+        self.s = session
+        self.ctx = ctx
+        self.now = now
+        self.result = BatchResult()
+        self.idents: dict[tuple[str, str], _Ident] = {}
+        self.orders: dict[tuple[str, str], _Order] = {}
+        self.profiles: dict[str, ProfileState] = {}
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.dates_stale: set[str] = set()
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self, batch: Sequence[Prepared]) -> None:
+        keys = {(i.kind, i.value) for p in batch for i in p.identifiers}
+        for row in identity_repo.get_by_values(self.s, brand_id=self.ctx.brand_id, keys=keys):
+            self.idents[(row.kind, row.value)] = _Ident(
+                row.id, row.kind, row.value, row.customer_profile_id, row.verified, row.shared,
+                row.source, row.first_seen_at,
+            )
+        order_keys = {(p.event.source, p.event.order.external_id) for p in batch if p.event.order}
+        for row in orders_repo.get_by_external_ids(
+            self.s, brand_id=self.ctx.brand_id, keys=order_keys
+        ):
+            self.orders[(row.source, row.external_id)] = _Order(dict(row._mapping))
+        wanted = {i.profile_id for i in self.idents.values()}
+        wanted |= {o.row["customer_profile_id"] for o in self.orders.values()} - {None}
+        self._load_profiles(wanted)
+
+    def _load_profiles(self, ids: Iterable[str]) -> None:
+        missing = [pid for pid in ids if pid not in self.profiles]
+        while missing:
+            rows = profiles_repo.get_many(self.s, brand_id=self.ctx.brand_id, ids=missing)
+            for row in rows:
+                self.profiles[row.id] = ProfileState.from_row(row)
+            missing = [
+                p.merged_into_id
+                for p in self.profiles.values()
+                if p.merged_into_id is not None and p.merged_into_id not in self.profiles
+            ]
+
+    def resolve(self, profile_id: str) -> ProfileState:
+        profile = self.profiles[profile_id]
+        while profile.merged_into_id is not None:
+            if profile.merged_into_id not in self.profiles:
+                self._load_profiles([profile.merged_into_id])
+            profile = self.profiles[profile.merged_into_id]
+        return profile
+
+    # -- processing ----------------------------------------------------------------------
+    def process(self, item: Prepared) -> None:
+        event = item.event
+        order = self.orders.get((event.source, event.order.external_id)) if event.order else None
+        matches: list[tuple[str, str]] = []
+        usable: list[Identifier] = []
+        for ident in item.identifiers:
+            existing = self.idents.get((ident.kind, ident.value))
+            if existing is not None and existing.shared:
+                continue
+            usable.append(ident)
+            if existing is not None:
+                matches.append((ident.kind, self.resolve(existing.profile_id).id))
+        if order is not None and order.row["customer_profile_id"] is not None:
+            matches.append(("order", self.resolve(order.row["customer_profile_id"]).id))
+        shared_notes = self._apply_sharing_caps(usable, matches)
+        if shared_notes:
+            shared_keys = {(k, v) for k, v, _ in shared_notes}
+            usable = [i for i in usable if (i.kind, i.value) not in shared_keys]
+            matches = [
+                (kind, self.resolve(self.idents[(kind, value)].profile_id).id)
+                for kind, value in ((i.kind, i.value) for i in usable)
+                if (kind, value) in self.idents
+            ]
+            if order is not None and order.row["customer_profile_id"] is not None:
+                matches.append(("order", self.resolve(order.row["customer_profile_id"]).id))
+
+        target: ProfileState | None = None
+        if matches or usable:
+            decision = decide(
+                matches, {pid: self.profiles[pid].age_key for _, pid in matches}
+            )
+            if decision.action is MatchAction.CREATE:
+                target = self._new_profile()
+            else:
+                assert decision.target is not None
+                target = self.profiles[decision.target]
+                if decision.action is MatchAction.MERGE:
+                    matched_on = [
+                        {"kind": i.kind, "value": i.value} for i in usable if (i.kind, i.value) in self.idents
+                    ]
+                    for merged_id in decision.merge:
+                        self._merge(target, self.profiles[merged_id], matched_on)
+                elif decision.action is MatchAction.REVIEW:
+                    self._queue_review(
+                        "too_many_matches",
+                        list(decision.candidates),
+                        [{"kind": k, "value": self._value_of(k, pid)} for k, pid in matches],
+                        attached=target.id,
+                        detail=f"{len(decision.candidates)} profiles matched one event; "
+                        "more than 3 are never merged automatically",
+                    )
+            for ident in usable:
+                self._attach_identifier(target, ident, event)
+        for kind, value, detail in shared_notes:
+            owner = self.resolve(self.idents[(kind, value)].profile_id)
+            candidates = [owner.id] + ([target.id] if target and target.id != owner.id else [])
+            self._queue_review(
+                "shared_identifier",
+                candidates,
+                [{"kind": kind, "value": value}],
+                attached=target.id if target else None,
+                detail=detail,
+            )
+
+        order_id = self._upsert_order(event, order, target) if event.order else None
+        event_id = new_id()
+        if target is not None:
+            apply_event(target.stats, event.occurred_at, event.channel)
+            target.dirty = True
+            self.result.touched_profiles.add(target.id)
+        else:
+            self.result.unattached += 1
+        self.events.append(
+            {
+                "id": event_id,
+                "brand_id": self.ctx.brand_id,
+                "source": event.source,
+                "topic": item.envelope.topic,
+                "event_type": event.event_type.value,
+                "channel": event.channel.value,
+                "payload": item.envelope.payload,
+                "customer_profile_id": target.id if target else None,
+                "order_id": order_id,
+                "dedupe_key": item.dedupe_key,
+                "occurred_at": event.occurred_at,
+                "created_at": self.now,
+            }
+        )
+        if self.requests and self.requests[-1]["event_id"] is None:
+            for request in self.requests:
+                if request["event_id"] is None:
+                    request["event_id"] = event_id
+        self.result.imported += 1
+
+    def _value_of(self, kind: str, profile_id: str) -> str:
+        if kind == "order":
+            return profile_id
+        for ident in self.idents.values():
+            if ident.kind == kind and self.resolve(ident.profile_id).id == profile_id:
+                return ident.value
+        return ""
+
+    def _apply_sharing_caps(
+        self, usable: Sequence[Identifier], matches: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str, str]]:
+        """A phone that would come to link more emails than the brand allows (or an email more
+        phones) is marked shared: it stops linking anyone, and the case goes to review."""
+        settings = self.ctx.settings
+        rules = (("phone", "email", settings.max_emails_per_phone),
+                 ("email", "phone", settings.max_phones_per_email))
+        matched_profiles = {pid for _, pid in matches}
+        notes: list[tuple[str, str, str]] = []
+        for kind, other, cap in rules:
+            incoming = {i.value for i in usable if i.kind == other}
+            for pid in matched_profiles:
+                incoming |= set(self.profiles[pid].values(other))
+            for ident in usable:
+                existing = self.idents.get((ident.kind, ident.value))
+                if ident.kind != kind or existing is None:
+                    continue
+                owner = self.resolve(existing.profile_id)
+                held = set(owner.values(other))
+                linked = held | incoming
+                if len(linked) > cap and incoming - held:
+                    existing.shared = True
+                    existing.dirty = True
+                    notes.append(
+                        (kind, ident.value,
+                         f"{kind} {ident.value} would link {len(linked)} distinct {other}s "
+                         f"(cap {cap}); it now counts as shared and links no one")
+                    )
+        return notes
+
+    def _new_profile(self) -> ProfileState:
+        profile = ProfileState.new(new_id(), self.ctx.brand_id, self.now)
+        self.profiles[profile.id] = profile
+        self.result.created_profiles += 1
+        return profile
+
+    def _attach_identifier(self, target: ProfileState, ident: Identifier, event: CanonicalEvent) -> None:
+        key = (ident.kind, ident.value)
+        existing = self.idents.get(key)
+        if existing is not None:
+            return  # owned already (by target, or by another profile awaiting review)
+        self.idents[key] = _Ident(
+            new_id(), ident.kind, ident.value, target.id, ident.verified, False,
+            event.source, event.occurred_at, is_new=True,
+        )
+        target.snapshot = snapshot_add(target.snapshot, ident.kind, ident.value)
+        target.dirty = True
+
+    def _queue_review(
+        self, reason: str, profile_ids: list[str], matched_on: list[dict[str, str]],
+        *, attached: str | None, detail: str,
+    ) -> None:
+        self.requests.append(
+            {
+                "id": new_id(),
+                "brand_id": self.ctx.brand_id,
+                "status": "pending",
+                "reason": reason,
+                "profile_ids": profile_ids,
+                "matched_on": matched_on,
+                "event_id": None,
+                "attached_profile_id": attached,
+                "detail": detail,
+                "created_at": self.now,
+                "decided_at": None,
+                "decided_by": None,
+            }
+        )
+        self.result.reviews += 1
+
+    def _merge(
+        self, survivor: ProfileState, merged: ProfileState, matched_on: list[dict[str, str]]
+    ) -> None:
+        self._persist_new_rows()
+        pending = [e for e in self.events if e["customer_profile_id"] == merged.id]
+        for row in pending:
+            row["customer_profile_id"] = survivor.id
+        merges.merge_profiles(
+            self.s,
+            brand_id=self.ctx.brand_id,
+            survivor=survivor,
+            merged=merged,
+            reason="auto_match",
+            actor="system",
+            matched_on=matched_on,
+            now=self.now,
+            pending_event_ids=[e["id"] for e in pending],
+        )
+        for ident in self.idents.values():
+            if ident.profile_id == merged.id:
+                ident.profile_id = survivor.id
+        for order in self.orders.values():
+            if order.row["customer_profile_id"] == merged.id:
+                order.row["customer_profile_id"] = survivor.id
+        for profile in self.profiles.values():
+            if profile.merged_into_id == merged.id:
+                profile.merged_into_id = survivor.id
+        self.result.merges += 1
+        self.result.touched_profiles.add(survivor.id)
+        self.result.touched_profiles.discard(merged.id)
+
+    def _persist_new_rows(self) -> None:
+        """A merge moves rows in the database, so the batch's new profiles, identifiers and
+        orders are inserted first (they stay dirty: later changes are written as updates)."""
+        new_profiles = [p for p in self.profiles.values() if p.is_new]
+        profiles_repo.insert_many(self.s, [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles])
+        for profile in new_profiles:
+            profile.is_new = False
+            profile.dirty = True
+        new_idents = [i for i in self.idents.values() if i.is_new]
+        identity_repo.insert_many(self.s, [self._ident_row(i) for i in new_idents])
+        for ident in new_idents:
+            ident.is_new = False
+        new_orders = [o for o in self.orders.values() if o.is_new]
+        orders_repo.insert_many(self.s, [o.row for o in new_orders])
+        for order in new_orders:
+            order.is_new = False
+            order.dirty = True
+
+    def _upsert_order(self, event: CanonicalEvent, order: _Order | None, target: ProfileState | None) -> str:
+        data = event.order
+        assert data is not None
+        if order is None:
+            order = _Order(
+                {
+                    "id": new_id(),
+                    "brand_id": self.ctx.brand_id,
+                    "source": event.source,
+                    "external_id": data.external_id,
+                    "customer_profile_id": None,
+                    "order_number": None,
+                    "status": None,
+                    "financial_status": None,
+                    "fulfillment_status": None,
+                    "currency": data.currency,
+                    "total": None,
+                    "refunded": ZERO,
+                    "net": ZERO,
+                    "counted": False,
+                    "refunds": {},
+                    "placed_at": None,
+                    "source_updated_at": None,
+                    "channel": data.channel.value,
+                    "store_id": None,
+                    "test": False,
+                    "line_items": [],
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                },
+                is_new=True,
+            )
+            self.orders[(event.source, data.external_id)] = order
+        row = order.row
+        old_pid = row["customer_profile_id"]
+        old_owner = self.resolve(old_pid) if old_pid is not None else None
+        old_facts = order.facts() if old_owner is not None else None
+        _apply_order_data(row, data, event.occurred_at)
+        row["net"], row["counted"] = _net_and_counted(row, self.ctx.settings.count_test_orders)
+        new_owner = old_owner if old_owner is not None else target
+        row["customer_profile_id"] = new_owner.id if new_owner is not None else None
+        row["updated_at"] = self.now
+        order.dirty = True
+        new_facts = order.facts() if new_owner is not None else None
+        if new_owner is not None:
+            if apply_order_change(new_owner.stats, old_facts, new_facts):
+                self.dates_stale.add(new_owner.id)
+            new_owner.dirty = True
+        return str(row["id"])
+
+    # -- writing -------------------------------------------------------------------------
+    def _ident_row(self, ident: _Ident) -> dict[str, Any]:
+        return {
+            "id": ident.id,
+            "brand_id": self.ctx.brand_id,
+            "kind": ident.kind,
+            "value": ident.value,
+            "customer_profile_id": ident.profile_id,
+            "verified": ident.verified,
+            "shared": ident.shared,
+            "source": ident.source,
+            "first_seen_at": ident.first_seen_at,
+        }
+
+    def flush(self) -> None:
+        new_profiles = [p for p in self.profiles.values() if p.is_new]
+        profiles_repo.insert_many(self.s, [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles])
+        identity_repo.insert_many(
+            self.s, [self._ident_row(i) for i in self.idents.values() if i.is_new]
+        )
+        identity_repo.update_many(
+            self.s,
+            [
+                {"b_id": i.id, "customer_profile_id": i.profile_id, "shared": i.shared}
+                for i in self.idents.values()
+                if i.dirty and not i.is_new
+            ],
+        )
+        orders_repo.insert_many(self.s, [o.row for o in self.orders.values() if o.is_new])
+        orders_repo.update_many(
+            self.s,
+            [
+                {"b_id": o.row["id"], **{c: o.row[c] for c in orders_repo.MUTABLE_COLUMNS}}
+                for o in self.orders.values()
+                if o.dirty and not o.is_new
+            ],
+        )
+        events_repo.insert_many(self.s, self.events)
+        profiles_repo.insert_requests(self.s, self.requests)
+        for pid in self.dates_stale:
+            profile = self.resolve(pid)
+            profile.stats.first_order_at, profile.stats.last_order_at = orders_repo.order_dates(
+                self.s, profile_id=profile.id
+            )
+            profile.dirty = True
+        profiles_repo.update_many(
+            self.s,
+            [
+                {"b_id": p.id, **stat_values(p, self.ctx.settings, self.ctx.currency, self.now)}
+                for p in self.profiles.values()
+                if p.dirty and not p.is_new
+            ],
+        )
+
+
+def _apply_order_data(row: dict[str, Any], data: OrderData, occurred_at: datetime) -> None:
+    """Fold one payload's view of an order into the stored row.
+
+    Refunds are facts keyed by refund id and always merge in. The rest (status, total,
+    line items) is taken from the payload unless the stored state is newer than it
+    (``source_updated_at``), so a late redelivery of ``orders/create`` cannot undo a
+    cancellation that arrived before it.
+    """
+    stored_at = row["source_updated_at"]
+    stale = (
+        data.source_updated_at is not None
+        and stored_at is not None
+        and data.source_updated_at < stored_at
+    )
+    refunds: dict[str, str] = dict(row["refunds"])
+    for refund in data.refunds:
+        refunds.setdefault(refund.refund_id, str(refund.amount))
+    row["refunds"] = refunds
+    row["refunded"] = sum((Decimal(v) for v in refunds.values()), ZERO)
+    if data.total is not None and not stale:
+        row["total"] = data.total
+        row["currency"] = data.currency
+        row["line_items"] = [
+            {
+                "product_id": li.product_id,
+                "sku": li.sku,
+                "name": li.name,
+                "quantity": li.quantity,
+                "unit_price": str(li.unit_price),
+            }
+            for li in data.line_items
+        ]
+        row["test"] = data.test
+        row["channel"] = data.channel.value
+        row["store_id"] = data.store_id
+        if data.order_number is not None:
+            row["order_number"] = data.order_number
+    if data.status is not None and not stale:
+        row["status"] = data.status.value
+        row["financial_status"] = data.financial_status
+        row["fulfillment_status"] = data.fulfillment_status
+    if row["placed_at"] is None or (data.placed_at is not None and not stale):
+        row["placed_at"] = data.placed_at or row["placed_at"] or occurred_at
+    if data.source_updated_at is not None and not stale:
+        row["source_updated_at"] = data.source_updated_at
+
+
+def ingest_batch(
+    session: Session, ctx: BrandContext, envelopes: Sequence[Envelope]
+) -> BatchResult:
+    """Accept one batch inside the caller's transaction (the caller commits)."""
+    result = BatchResult(received=len(envelopes))
+    prepared: list[Prepared] = []
+    rejected_rows: list[dict[str, Any]] = []
+    now = utcnow()
+    for envelope in envelopes:
+        try:
+            prepared.append(prepare(envelope, ctx))
+        except PayloadError as exc:
+            result.rejections.append(
+                Rejection(envelope.line_no, envelope.origin, exc.field, exc.reason)
+            )
+            rejected_rows.append(_rejected_row(ctx.brand_id, envelope, exc, now))
+    result.rejected = len(rejected_rows)
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": ctx.brand_id}
+        )
+    seen = events_repo.existing_dedupe_keys(
+        session, brand_id=ctx.brand_id, keys=[p.dedupe_key for p in prepared]
+    )
+    fresh: list[Prepared] = []
+    for item in prepared:
+        if item.dedupe_key in seen:
+            result.duplicates += 1
+            continue
+        seen.add(item.dedupe_key)
+        fresh.append(item)
+
+    writer = _Writer(session, ctx, now)
+    writer.load(fresh)
+    for item in fresh:
+        writer.process(item)
+    writer.flush()
+    events_repo.insert_rejected(session, rejected_rows)
+    done = writer.result
+    for name in ("imported", "unattached", "created_profiles", "merges", "reviews"):
+        setattr(result, name, getattr(done, name))
+    result.touched_profiles = {writer.resolve(pid).id for pid in done.touched_profiles}
+    return result
+
+
+def _rejected_row(
+    brand_id: str, envelope: Envelope, exc: PayloadError, now: datetime
+) -> dict[str, Any]:
+    try:
+        body = orjson.dumps(envelope.payload).decode()
+    except TypeError:
+        body = repr(envelope.payload)
+    return {
+        "id": new_id(),
+        "brand_id": brand_id,
+        "source": envelope.source,
+        "topic": envelope.topic,
+        "body": body,
+        "error_field": exc.field,
+        "error": exc.reason,
+        "origin": envelope.origin,
+        "line_no": envelope.line_no,
+        "created_at": now,
+        "replayed_at": None,
+    }
+

@@ -1,0 +1,1 @@
+"""Customer profiles: statistics, merges and the merge review queue."""

@@ -1,0 +1,195 @@
+"""All SQL on ``customer_profile``, ``profile_merge`` and ``merge_request``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from constintel.db.chunks import chunked
+from constintel.identity.models import CustomerIdentifier
+from constintel.orders.models import CustomerOrder
+from constintel.profiles.models import CustomerProfile, MergeRequest, ProfileMerge
+
+__all__ = [
+    "STAT_COLUMNS",
+    "get",
+    "get_by_identifier",
+    "get_many",
+    "insert_many",
+    "insert_merge",
+    "insert_requests",
+    "list_active",
+    "list_active_ids",
+    "list_merges_into",
+    "list_requests",
+    "get_merge_of",
+    "get_request",
+    "redirect_merged",
+    "set_merged_into",
+    "sum_lifetime_value",
+    "sum_net_orders",
+    "update_many",
+    "update_merge",
+    "update_request",
+]
+
+P = CustomerProfile.__table__
+M = ProfileMerge.__table__
+Q = MergeRequest.__table__
+I = CustomerIdentifier.__table__  # noqa: E741
+O = CustomerOrder.__table__  # noqa: E741
+
+STAT_COLUMNS = (
+    "status",
+    "merged_into_id",
+    "identifiers",
+    "lifetime_value",
+    "total_orders",
+    "average_order_value",
+    "first_order_at",
+    "last_order_at",
+    "last_seen_at",
+    "profile_strength",
+    "channels",
+    "event_count",
+    "updated_at",
+)
+
+
+def get(session: Session, *, brand_id: str, profile_id: str) -> Any:
+    return session.execute(
+        select(P).where(P.c.brand_id == brand_id, P.c.id == profile_id)
+    ).one_or_none()
+
+
+def get_many(session: Session, *, brand_id: str, ids: Sequence[str]) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in chunked(sorted(set(ids))):
+        rows.extend(
+            session.execute(select(P).where(P.c.brand_id == brand_id, P.c.id.in_(chunk))).all()
+        )
+    return rows
+
+
+def get_by_identifier(session: Session, *, brand_id: str, kind: str, value: str) -> str | None:
+    return session.scalar(
+        select(I.c.customer_profile_id).where(
+            I.c.brand_id == brand_id, I.c.kind == kind, I.c.value == value
+        )
+    )
+
+
+def list_active(session: Session, *, brand_id: str, limit: int) -> list[Any]:
+    return list(
+        session.execute(
+            select(P)
+            .where(P.c.brand_id == brand_id, P.c.status == "active")
+            .order_by(P.c.lifetime_value.desc(), P.c.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def list_active_ids(session: Session, *, brand_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(P.c.id).where(P.c.brand_id == brand_id, P.c.status == "active").order_by(P.c.id)
+        ).all()
+    )
+
+
+def sum_lifetime_value(session: Session, *, brand_id: str) -> Any:
+    return session.scalar(
+        select(func.coalesce(func.sum(P.c.lifetime_value), 0)).where(
+            P.c.brand_id == brand_id, P.c.status == "active"
+        )
+    )
+
+
+def sum_net_orders(session: Session, *, brand_id: str) -> Any:
+    return session.scalar(
+        select(func.coalesce(func.sum(O.c.net), 0)).where(
+            O.c.brand_id == brand_id, O.c.customer_profile_id.is_not(None)
+        )
+    )
+
+
+def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(P.insert(), list(rows))
+
+
+def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """rows carry ``b_id`` plus every column of STAT_COLUMNS."""
+    if rows:
+        session.execute(
+            update(P)
+            .where(P.c.id == bindparam("b_id"))
+            .values({col: bindparam(col) for col in STAT_COLUMNS}),
+            list(rows),
+        )
+
+
+def redirect_merged(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
+    """Profiles merged earlier into ``from_profile`` now point at ``to_profile`` (flattening)."""
+    ids = list(session.scalars(select(P.c.id).where(P.c.merged_into_id == from_profile)).all())
+    if ids:
+        session.execute(
+            update(P).where(P.c.merged_into_id == from_profile).values(merged_into_id=to_profile)
+        )
+    return ids
+
+
+def set_merged_into(session: Session, *, ids: Sequence[str], target: str | None) -> None:
+    for chunk in chunked(ids):
+        session.execute(update(P).where(P.c.id.in_(chunk)).values(merged_into_id=target))
+
+
+def insert_merge(session: Session, row: Mapping[str, Any]) -> None:
+    session.execute(M.insert(), [dict(row)])
+
+
+def get_merge_of(session: Session, *, brand_id: str, merged_id: str) -> Any:
+    """The live (not undone) merge that absorbed ``merged_id``."""
+    return session.execute(
+        select(M).where(M.c.brand_id == brand_id, M.c.merged_id == merged_id, M.c.undone_at.is_(None))
+    ).one_or_none()
+
+
+def list_merges_into(session: Session, *, brand_id: str, survivor_id: str) -> list[Any]:
+    return list(
+        session.execute(
+            select(M)
+            .where(M.c.brand_id == brand_id, M.c.survivor_id == survivor_id, M.c.undone_at.is_(None))
+            .order_by(M.c.created_at)
+        ).all()
+    )
+
+
+def update_merge(session: Session, *, merge_id: str, **values: Any) -> None:
+    session.execute(update(M).where(M.c.id == merge_id).values(**values))
+
+
+def insert_requests(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(Q.insert(), list(rows))
+
+
+def list_requests(session: Session, *, brand_id: str, status: str | None) -> list[Any]:
+    query = select(Q).where(Q.c.brand_id == brand_id).order_by(Q.c.created_at, Q.c.id)
+    if status is not None:
+        query = query.where(Q.c.status == status)
+    return list(session.execute(query).all())
+
+
+def get_request(session: Session, *, brand_id: str, request_id: str) -> Any:
+    return session.execute(
+        select(Q).where(Q.c.brand_id == brand_id, Q.c.id == request_id)
+    ).one_or_none()
+
+
+def update_request(session: Session, *, request_id: str, **values: Any) -> None:
+    session.execute(update(Q).where(Q.c.id == request_id).values(**values))
