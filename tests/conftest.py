@@ -100,3 +100,18 @@ class Ingest:
 @pytest.fixture
 def ingest(engine: Engine, ctx: BrandContext) -> Ingest:
     return Ingest(engine, ctx)
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """A session-wide SQLite engine for Hypothesis tests (each example makes its own brand)."""
+    eng = make_engine(sqlite_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    eng = make_engine(postgres_url)
+    yield eng
+    eng.dispose()

@@ -73,6 +73,7 @@ class Envelope:
     payload: Any
     origin: str | None = None
     line_no: int | None = None
+    received_at: datetime | None = None  # set by live transports (webhooks), None for imports
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +154,10 @@ def prepare(envelope: Envelope, ctx: BrandContext) -> Prepared:
     normalizer = NORMALIZERS.get(envelope.source)
     if normalizer is None:
         raise PayloadError("source", f"unknown source {envelope.source!r}; one of {SOURCES}")
-    event = normalizer(envelope.payload, topic=envelope.topic)
+    event = normalizer(envelope.payload, topic=envelope.topic, received_at=envelope.received_at)
     order = event.order
-    if order is not None and order.currency != ctx.currency:
+    carries_money = order is not None and (order.total is not None or order.refunds)
+    if order is not None and carries_money and order.currency != ctx.currency:
         raise PayloadError(
             "currency",
             f"{order.currency} differs from the brand currency {ctx.currency}; "
@@ -220,8 +222,14 @@ class _Writer:
         keys = {(i.kind, i.value) for p in batch for i in p.identifiers}
         for row in identity_repo.get_by_values(self.s, brand_id=self.ctx.brand_id, keys=keys):
             self.idents[(row.kind, row.value)] = _Ident(
-                row.id, row.kind, row.value, row.customer_profile_id, row.verified, row.shared,
-                row.source, row.first_seen_at,
+                row.id,
+                row.kind,
+                row.value,
+                row.customer_profile_id,
+                row.verified,
+                row.shared,
+                row.source,
+                row.first_seen_at,
             )
         order_keys = {(p.event.source, p.event.order.external_id) for p in batch if p.event.order}
         for row in orders_repo.get_by_external_ids(
@@ -281,9 +289,7 @@ class _Writer:
 
         target: ProfileState | None = None
         if matches or usable:
-            decision = decide(
-                matches, {pid: self.profiles[pid].age_key for _, pid in matches}
-            )
+            decision = decide(matches, {pid: self.profiles[pid].age_key for _, pid in matches})
             if decision.action is MatchAction.CREATE:
                 target = self._new_profile()
             else:
@@ -291,7 +297,9 @@ class _Writer:
                 target = self.profiles[decision.target]
                 if decision.action is MatchAction.MERGE:
                     matched_on = [
-                        {"kind": i.kind, "value": i.value} for i in usable if (i.kind, i.value) in self.idents
+                        {"kind": i.kind, "value": i.value}
+                        for i in usable
+                        if (i.kind, i.value) in self.idents
                     ]
                     for merged_id in decision.merge:
                         self._merge(target, self.profiles[merged_id], matched_on)
@@ -361,8 +369,10 @@ class _Writer:
         """A phone that would come to link more emails than the brand allows (or an email more
         phones) is marked shared: it stops linking anyone, and the case goes to review."""
         settings = self.ctx.settings
-        rules = (("phone", "email", settings.max_emails_per_phone),
-                 ("email", "phone", settings.max_phones_per_email))
+        rules = (
+            ("phone", "email", settings.max_emails_per_phone),
+            ("email", "phone", settings.max_phones_per_email),
+        )
         matched_profiles = {pid for _, pid in matches}
         notes: list[tuple[str, str, str]] = []
         for kind, other, cap in rules:
@@ -380,9 +390,12 @@ class _Writer:
                     existing.shared = True
                     existing.dirty = True
                     notes.append(
-                        (kind, ident.value,
-                         f"{kind} {ident.value} would link {len(linked)} distinct {other}s "
-                         f"(cap {cap}); it now counts as shared and links no one")
+                        (
+                            kind,
+                            ident.value,
+                            f"{kind} {ident.value} would link {len(linked)} distinct {other}s "
+                            f"(cap {cap}); it now counts as shared and links no one",
+                        )
                     )
         return notes
 
@@ -392,21 +405,35 @@ class _Writer:
         self.result.created_profiles += 1
         return profile
 
-    def _attach_identifier(self, target: ProfileState, ident: Identifier, event: CanonicalEvent) -> None:
+    def _attach_identifier(
+        self, target: ProfileState, ident: Identifier, event: CanonicalEvent
+    ) -> None:
         key = (ident.kind, ident.value)
         existing = self.idents.get(key)
         if existing is not None:
             return  # owned already (by target, or by another profile awaiting review)
         self.idents[key] = _Ident(
-            new_id(), ident.kind, ident.value, target.id, ident.verified, False,
-            event.source, event.occurred_at, is_new=True,
+            new_id(),
+            ident.kind,
+            ident.value,
+            target.id,
+            ident.verified,
+            False,
+            event.source,
+            event.occurred_at,
+            is_new=True,
         )
         target.snapshot = snapshot_add(target.snapshot, ident.kind, ident.value)
         target.dirty = True
 
     def _queue_review(
-        self, reason: str, profile_ids: list[str], matched_on: list[dict[str, str]],
-        *, attached: str | None, detail: str,
+        self,
+        reason: str,
+        profile_ids: list[str],
+        matched_on: list[dict[str, str]],
+        *,
+        attached: str | None,
+        detail: str,
     ) -> None:
         self.requests.append(
             {
@@ -461,7 +488,10 @@ class _Writer:
         """A merge moves rows in the database, so the batch's new profiles, identifiers and
         orders are inserted first (they stay dirty: later changes are written as updates)."""
         new_profiles = [p for p in self.profiles.values() if p.is_new]
-        profiles_repo.insert_many(self.s, [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles])
+        profiles_repo.insert_many(
+            self.s,
+            [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles],
+        )
         for profile in new_profiles:
             profile.is_new = False
             profile.dirty = True
@@ -475,7 +505,9 @@ class _Writer:
             order.is_new = False
             order.dirty = True
 
-    def _upsert_order(self, event: CanonicalEvent, order: _Order | None, target: ProfileState | None) -> str:
+    def _upsert_order(
+        self, event: CanonicalEvent, order: _Order | None, target: ProfileState | None
+    ) -> str:
         data = event.order
         assert data is not None
         if order is None:
@@ -541,7 +573,10 @@ class _Writer:
 
     def flush(self) -> None:
         new_profiles = [p for p in self.profiles.values() if p.is_new]
-        profiles_repo.insert_many(self.s, [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles])
+        profiles_repo.insert_many(
+            self.s,
+            [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles],
+        )
         identity_repo.insert_many(
             self.s, [self._ident_row(i) for i in self.idents.values() if i.is_new]
         )
@@ -627,9 +662,7 @@ def _apply_order_data(row: dict[str, Any], data: OrderData, occurred_at: datetim
         row["source_updated_at"] = data.source_updated_at
 
 
-def ingest_batch(
-    session: Session, ctx: BrandContext, envelopes: Sequence[Envelope]
-) -> BatchResult:
+def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelope]) -> BatchResult:
     """Accept one batch inside the caller's transaction (the caller commits)."""
     result = BatchResult(received=len(envelopes))
     prepared: list[Prepared] = []
@@ -693,4 +726,3 @@ def _rejected_row(
         "created_at": now,
         "replayed_at": None,
     }
-

@@ -35,7 +35,9 @@ def count(engine: Engine, ctx: BrandContext, model: Any, *where: Any) -> int:
     with transaction(engine) as session:
         return int(
             session.scalar(
-                select(func.count()).select_from(model).where(model.brand_id == ctx.brand_id, *where)
+                select(func.count())
+                .select_from(model)
+                .where(model.brand_id == ctx.brand_id, *where)
             )
             or 0
         )

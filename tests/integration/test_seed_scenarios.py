@@ -125,7 +125,8 @@ def test_scenario_4_high_value_order(engine, ctx, ingest) -> None:
     profile = profile_by(engine, ctx, "email", "customer@example.com")
     assert profile.lifetime_value == Decimal("715.49")
     assert profile.total_orders == 3
-    assert profile.last_order_at is not None and profile.last_order_at.day == 27
+    assert profile.last_order_at is not None
+    assert profile.last_order_at.day == 27
 
 
 def test_example_2_flat_pos_transaction_matches_by_phone(engine, ctx, ingest) -> None:
@@ -158,9 +159,7 @@ def test_example_3_cart_then_order_then_store(engine, ctx, ingest) -> None:
     }
     ingest(("api", None, cart))
     assert profile_by(engine, ctx, "cookie_id", "ck_9f8e7d").profile_strength == 15  # 5 + 10
-    order = shopify_order(
-        20001, "125.50", 2, cart_token="c1-4f2a9b", phone="(212) 555-0199"
-    )
+    order = shopify_order(20001, "125.50", 2, cart_token="c1-4f2a9b", phone="(212) 555-0199")
     ingest(("shopify", "orders/create", order))
     day2 = profile_by(engine, ctx, "email", "customer@example.com")
     assert day2.profile_strength == 65  # cookie 5 + cart_token 10 + email 20 + phone 30
@@ -181,3 +180,30 @@ def test_example_3_cart_then_order_then_store(engine, ctx, ingest) -> None:
     assert final.lifetime_value == Decimal("165.50")
     assert final.total_orders == 2
     assert set(final.channels) == {"web", "online", "store"}
+
+
+def test_example_2_verbatim_without_timestamp_takes_arrival_time(engine, ctx) -> None:
+    """The seed's Example 2 has no timestamp: a live push is dated when it arrives, while a
+    bulk import (no arrival time) rejects it naming the field."""
+    from datetime import UTC, datetime
+
+    from constintel.db.session import transaction
+    from constintel.pipeline import Envelope, ingest_batch
+
+    example_2 = {
+        "transaction_id": "TXN-98765",
+        "store_id": "STORE-001",
+        "phone": "+1-555-0123",
+        "loyalty_id": "LOY-789456",
+        "total": 125.50,
+        "items": [],
+    }
+    arrived = datetime(2024, 12, 9, 14, 30, tzinfo=UTC)
+    with transaction(engine) as session:
+        imported = ingest_batch(session, ctx, [Envelope("pos", None, example_2)])
+        live = ingest_batch(session, ctx, [Envelope("pos", None, example_2, received_at=arrived)])
+    assert imported.rejections[0].field == "timestamp"
+    assert live.imported == 1
+    profile = profile_by(engine, ctx, "phone", "+1-555-0123")
+    assert profile.lifetime_value == Decimal("125.50")
+    assert profile.last_seen_at == arrived

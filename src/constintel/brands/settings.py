@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 __all__ = [
     "DEFAULT_MAX_EMAILS_PER_PHONE",
     "DEFAULT_MAX_PHONES_PER_EMAIL",
-    "DEFAULT_STRENGTH_WEIGHTS",
     "DEFAULT_OTHER_WEIGHT",
+    "DEFAULT_STRENGTH_WEIGHTS",
     "BrandSettings",
 ]
 

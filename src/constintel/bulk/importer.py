@@ -12,12 +12,12 @@ from itertools import islice
 
 from sqlalchemy import Engine
 
+from constintel.bulk.reader import BadLine
 from constintel.core.clock import utcnow
 from constintel.core.config import DEFAULT_BATCH_SIZE
 from constintel.core.ids import new_id
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
-from constintel.bulk.reader import BadLine
 from constintel.pipeline import BatchResult, BrandContext, Envelope, Rejection, ingest_batch
 
 __all__ = ["import_envelopes"]

@@ -22,7 +22,7 @@ from constintel.core.errors import PayloadError
 from constintel.events.schemas import SOURCES
 from constintel.pipeline import Envelope
 
-__all__ = ["BadLine", "FORMATS", "detect_format", "read_file"]
+__all__ = ["FORMATS", "BadLine", "detect_format", "read_file"]
 
 FORMATS = ("jsonl", "json", "csv")
 
@@ -54,13 +54,19 @@ def _envelope(
         env_source = obj.get("source")
         if env_source not in SOURCES:
             return BadLine(
-                origin, line_no, orjson.dumps(obj).decode(), "source",
+                origin,
+                line_no,
+                orjson.dumps(obj).decode(),
+                "source",
                 f"unknown source {env_source!r}; one of {', '.join(SOURCES)}",
             )
         return Envelope(str(env_source), obj.get("topic"), obj["payload"], origin, line_no)
     if source is None:
         return BadLine(
-            origin, line_no, orjson.dumps(obj).decode(), "source",
+            origin,
+            line_no,
+            orjson.dumps(obj).decode(),
+            "source",
             "a bare payload needs --source (or write envelopes with source/topic/payload)",
         )
     return Envelope(source, topic, obj, origin, line_no)
@@ -80,11 +86,16 @@ def read_file(
                     obj = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
                     yield BadLine(
-                        f"{name}:{line_no}", line_no, line.decode("utf-8", "replace").rstrip("\n"),
-                        "line", f"invalid JSON: {exc}",
+                        f"{name}:{line_no}",
+                        line_no,
+                        line.decode("utf-8", "replace").rstrip("\n"),
+                        "line",
+                        f"invalid JSON: {exc}",
                     )
                     continue
-                yield _envelope(obj, source=source, topic=topic, origin=f"{name}:{line_no}", line_no=line_no)
+                yield _envelope(
+                    obj, source=source, topic=topic, origin=f"{name}:{line_no}", line_no=line_no
+                )
     elif fmt == "json":
         try:
             doc = orjson.loads(path.read_bytes())
@@ -93,7 +104,9 @@ def read_file(
             return
         items = doc if isinstance(doc, list) else [doc]
         for index, obj in enumerate(items, start=1):
-            yield _envelope(obj, source=source, topic=topic, origin=f"{name}[{index - 1}]", line_no=index)
+            yield _envelope(
+                obj, source=source, topic=topic, origin=f"{name}[{index - 1}]", line_no=index
+            )
     elif fmt == "csv":
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)

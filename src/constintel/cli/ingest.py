@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from constintel.brands import service as brands
 from constintel.bulk.importer import import_envelopes
-from constintel.bulk.reader import FORMATS, read_file
+from constintel.bulk.reader import FORMATS, BadLine, read_file
 from constintel.core.clock import utcnow
 from constintel.core.config import DEFAULT_BATCH_SIZE
 from constintel.core.errors import ConstIntelError, NotFoundError
@@ -67,7 +68,13 @@ def _summary(result: BatchResult, seconds: float) -> None:
         )
 
 
-def _run_import(ctx: BrandContext, items: object, total: int | None, batch_size: int, quiet: bool) -> BatchResult:
+def _run_import(
+    ctx: BrandContext,
+    items: Iterable[Envelope | BadLine],
+    total: int | None,
+    batch_size: int,
+    quiet: bool,
+) -> BatchResult:
     started = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -84,23 +91,36 @@ def _run_import(ctx: BrandContext, items: object, total: int | None, batch_size:
             progress.advance(task, result.received)
 
         result = import_envelopes(
-            state.app().engine, ctx, items, batch_size=batch_size, on_batch=on_batch  # type: ignore[arg-type]
+            state.app().engine,
+            ctx,
+            items,
+            batch_size=batch_size,
+            on_batch=on_batch,
         )
     _summary(result, time.perf_counter() - started)
     return result
 
 
 def import_files(
-    files: Annotated[list[Path], typer.Argument(help="JSON, JSONL or CSV files.", exists=True, dir_okay=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="JSON, JSONL or CSV files.", exists=True, dir_okay=False)
+    ],
     source: Annotated[
         str | None,
-        typer.Option(help=f"Source of bare payloads (envelope lines name their own): {', '.join(SOURCES)}."),
+        typer.Option(
+            help=f"Source of bare payloads (envelope lines name their own): {', '.join(SOURCES)}."
+        ),
     ] = None,
-    topic: Annotated[str | None, typer.Option(help="Topic of bare payloads, e.g. orders/create.")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="Topic of bare payloads, e.g. orders/create.")
+    ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help=f"Override detection by extension: {', '.join(FORMATS)}.")
+        str | None,
+        typer.Option("--format", help=f"Override detection by extension: {', '.join(FORMATS)}."),
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = DEFAULT_BATCH_SIZE,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Events per transaction.")
+    ] = DEFAULT_BATCH_SIZE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     brand: BrandOpt = None,
 ) -> None:
@@ -117,7 +137,7 @@ def import_files(
     try:
         ctx = _context(brand)
 
-        def items() -> object:
+        def items() -> Iterator[Envelope | BadLine]:
             for path in files:
                 yield from read_file(path, source=source, topic=topic, fmt=fmt)
 
@@ -131,7 +151,11 @@ def import_files(
 def generate_orders(
     orders: Annotated[int, typer.Option(min=1, help="Number of distinct orders.")] = 500,
     days: Annotated[
-        int, typer.Option(min=1, help="Days of history, ending today 00:00 UTC (re-runs the same day are idempotent).")
+        int,
+        typer.Option(
+            min=1,
+            help="Days of history, ending today 00:00 UTC (re-runs the same day are idempotent).",
+        ),
     ] = 90,
     brand_id: Annotated[
         str | None, typer.Option("--brand-id", help="Brand to ingest into (created if missing).")

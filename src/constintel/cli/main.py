@@ -77,7 +77,9 @@ def db_current() -> None:
     if state.database_url:
         settings = settings.model_copy(update={"database_url": state.database_url})
     engine = bootstrap(settings, check_schema=False).engine
-    console.print(f"database: {migrate.current_revision(engine)}  code: {migrate.head_revision(engine)}")
+    console.print(
+        f"database: {migrate.current_revision(engine)}  code: {migrate.head_revision(engine)}"
+    )
 
 
 @brands_app.command("create")

@@ -46,15 +46,28 @@ def _render(profile: ProfileRead) -> None:
 
 @profiles_app.command("show")
 def show(
-    email: Annotated[str | None, typer.Option(help="Any formatting; normalized like ingestion.")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="Any formatting; normalized like ingestion.")
+    ] = None,
     phone: Annotated[str | None, typer.Option(help="Any formatting, e.g. (212) 555-0199.")] = None,
     loyalty_id: Annotated[str | None, typer.Option("--loyalty-id")] = None,
-    profile_id: Annotated[str | None, typer.Option("--id", help="A profile id (merged ids resolve).")] = None,
+    profile_id: Annotated[
+        str | None, typer.Option("--id", help="A profile id (merged ids resolve).")
+    ] = None,
     as_json: JsonOpt = False,
     brand: BrandOpt = None,
 ) -> None:
     """Show one profile: statistics, identifiers by kind, merges."""
-    given = [(k, v) for k, v in (("email", email), ("phone", phone), ("loyalty_id", loyalty_id), ("id", profile_id)) if v]
+    given = [
+        (k, v)
+        for k, v in (
+            ("email", email),
+            ("phone", phone),
+            ("loyalty_id", loyalty_id),
+            ("id", profile_id),
+        )
+        if v
+    ]
     if len(given) != 1:
         raise fail("give exactly one of --email, --phone, --loyalty-id, --id", 2)
     kind, value = given[0]
@@ -97,12 +110,19 @@ def list_profiles(
         return
     table = Table(title=f"Top {top} profiles by lifetime value ({currency})")
     for col in ("id", "email", "phone", "lifetime value", "orders", "strength", "last order"):
-        table.add_column(col, justify="right" if col in ("lifetime value", "orders", "strength") else "left")
+        table.add_column(
+            col, justify="right" if col in ("lifetime value", "orders", "strength") else "left"
+        )
     for r in rows:
         ids = r.identifiers or {}
         table.add_row(
-            r.id, ids.get("email", "-"), ids.get("phone", "-"), str(r.lifetime_value),
-            str(r.total_orders), f"{r.profile_strength}%", str(r.last_order_at or "-"),
+            r.id,
+            ids.get("email", "-"),
+            ids.get("phone", "-"),
+            str(r.lifetime_value),
+            str(r.total_orders),
+            f"{r.profile_strength}%",
+            str(r.last_order_at or "-"),
         )
     console.print(table)
 
@@ -171,13 +191,21 @@ def review_reject(request_id: str, brand: BrandOpt = None) -> None:
 
 @events_app.command("unattached")
 def events_unattached(
-    limit: Annotated[int, typer.Option(min=1)] = 50, as_json: JsonOpt = False, brand: BrandOpt = None
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: JsonOpt = False,
+    brand: BrandOpt = None,
 ) -> None:
     """Events stored without a profile (no usable identifier)."""
     with session_for(brand) as (session, b):
         rows = events_repo.list_unattached(session, brand_id=b.id, limit=limit)
     data = [
-        {"id": r.id, "source": r.source, "event_type": r.event_type, "occurred_at": r.occurred_at.isoformat(), "order_id": r.order_id}
+        {
+            "id": r.id,
+            "source": r.source,
+            "event_type": r.event_type,
+            "occurred_at": r.occurred_at.isoformat(),
+            "order_id": r.order_id,
+        }
         for r in rows
     ]
     if as_json:
@@ -194,7 +222,9 @@ def events_unattached(
 @events_app.command("link")
 def events_link(
     event_id: str,
-    profile_id: Annotated[str, typer.Argument(help="The profile to attach the event (and its order) to.")],
+    profile_id: Annotated[
+        str, typer.Argument(help="The profile to attach the event (and its order) to.")
+    ],
     brand: BrandOpt = None,
 ) -> None:
     """Attach an unattached event to a profile; statistics follow."""
@@ -205,13 +235,21 @@ def events_link(
 
 @events_app.command("rejected")
 def events_rejected(
-    limit: Annotated[int, typer.Option(min=1)] = 50, as_json: JsonOpt = False, brand: BrandOpt = None
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: JsonOpt = False,
+    brand: BrandOpt = None,
 ) -> None:
     """Payloads that were rejected, with the field and reason (kept for replay)."""
     with session_for(brand) as (session, b):
         rows = events_repo.list_rejected(session, brand_id=b.id, limit=limit)
     data = [
-        {"id": r.id, "origin": r.origin, "source": r.source, "field": r.error_field, "error": r.error}
+        {
+            "id": r.id,
+            "origin": r.origin,
+            "source": r.source,
+            "field": r.error_field,
+            "error": r.error,
+        }
         for r in rows
     ]
     if as_json:
@@ -232,7 +270,9 @@ def stats_recompute(brand: BrandOpt = None) -> None:
         checked, drifts = profiles.recompute_all(session, brand=b)
         ltv, net = profiles.totals(session, brand=b)
     for d in drifts[:50]:
-        console.print(f"[yellow]drift[/] {d.profile_id} {d.field}: stored {d.stored!r} -> {d.recomputed!r}")
+        console.print(
+            f"[yellow]drift[/] {d.profile_id} {d.field}: stored {d.stored!r} -> {d.recomputed!r}"
+        )
     console.print(
         f"checked {checked:,} profiles: {len(drifts)} drifting values fixed; "
         f"sum of lifetime value {ltv} = sum of net orders {net}"

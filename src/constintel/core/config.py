@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_BATCH_SIZE", "Settings"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_DATABASE_URL", "Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///constintel.db"
 DEFAULT_BATCH_SIZE = 5000

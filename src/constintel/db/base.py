@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["Base", "NAMING_CONVENTION"]
+__all__ = ["NAMING_CONVENTION", "Base"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSONDoc", "Money", "UTCDateTime", "MONEY_SCALE"]
+__all__ = ["MONEY_SCALE", "JSONDoc", "Money", "UTCDateTime"]
 
 MONEY_SCALE = 4
 _CENT = Decimal("0.01")

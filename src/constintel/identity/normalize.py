@@ -34,17 +34,55 @@ __all__ = [
 ]
 
 JUNK_VALUES = frozenset(
-    {"", "null", "none", "nil", "undefined", "anonymous", "unknown", "n/a", "na", "-", "0",
-     "guest", "test", "noemail", "no email", "nophone", "no phone"}
+    {
+        "",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "anonymous",
+        "unknown",
+        "n/a",
+        "na",
+        "-",
+        "0",
+        "guest",
+        "test",
+        "noemail",
+        "no email",
+        "nophone",
+        "no phone",
+    }
 )
 JUNK_EMAILS = frozenset(
-    {"test@test.com", "test@example.com", "email@example.com", "example@example.com",
-     "a@a.com", "none@none.com", "noemail@noemail.com", "no@email.com", "na@na.com",
-     "null@null.com", "customer@customer.com", "guest@guest.com", "anonymous@anonymous.com"}
+    {
+        "test@test.com",
+        "test@example.com",
+        "email@example.com",
+        "example@example.com",
+        "a@a.com",
+        "none@none.com",
+        "noemail@noemail.com",
+        "no@email.com",
+        "na@na.com",
+        "null@null.com",
+        "customer@customer.com",
+        "guest@guest.com",
+        "anonymous@anonymous.com",
+    }
 )
 JUNK_EMAIL_LOCAL_PARTS = frozenset(
-    {"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",
-     "mailer-daemon", "postmaster", "nobody"}
+    {
+        "noreply",
+        "no-reply",
+        "no_reply",
+        "donotreply",
+        "do-not-reply",
+        "do_not_reply",
+        "mailer-daemon",
+        "postmaster",
+        "nobody",
+    }
 )
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NON_DIGITS = re.compile(r"\D")

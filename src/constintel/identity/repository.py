@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.chunks import chunked
@@ -20,12 +20,10 @@ __all__ = [
     "update_many",
 ]
 
-T = CustomerIdentifier.__table__
+T = cast(Table, CustomerIdentifier.__table__)
 
 
-def get_by_values(
-    session: Session, *, brand_id: str, keys: Iterable[tuple[str, str]]
-) -> list[Any]:
+def get_by_values(session: Session, *, brand_id: str, keys: Iterable[tuple[str, str]]) -> list[Any]:
     by_kind: dict[str, list[str]] = {}
     for kind, value in keys:
         by_kind.setdefault(kind, []).append(value)
@@ -34,7 +32,9 @@ def get_by_values(
         for chunk in chunked(sorted(set(values))):
             rows.extend(
                 session.execute(
-                    select(T).where(T.c.brand_id == brand_id, T.c.kind == kind, T.c.value.in_(chunk))
+                    select(T).where(
+                        T.c.brand_id == brand_id, T.c.kind == kind, T.c.value.in_(chunk)
+                    )
                 ).all()
             )
     return rows
@@ -62,19 +62,21 @@ def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         session.execute(
             update(T)
             .where(T.c.id == bindparam("b_id"))
-            .values(customer_profile_id=bindparam("customer_profile_id"), shared=bindparam("shared")),
+            .values(
+                customer_profile_id=bindparam("customer_profile_id"), shared=bindparam("shared")
+            ),
             list(rows),
         )
 
 
 def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
     """Repoint every identifier of one profile to another; returns the moved ids."""
-    ids = list(
-        session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all()
-    )
+    ids = list(session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all())
     if ids:
         session.execute(
-            update(T).where(T.c.customer_profile_id == from_profile).values(customer_profile_id=to_profile)
+            update(T)
+            .where(T.c.customer_profile_id == from_profile)
+            .values(customer_profile_id=to_profile)
         )
     return ids
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.chunks import chunked
@@ -24,8 +24,8 @@ __all__ = [
     "move_to_profile",
 ]
 
-T = CustomerRawEvent.__table__
-R = RejectedPayload.__table__
+T = cast(Table, CustomerRawEvent.__table__)
+R = cast(Table, RejectedPayload.__table__)
 
 
 def existing_dedupe_keys(session: Session, *, brand_id: str, keys: Sequence[str]) -> set[str]:
@@ -86,12 +86,12 @@ def list_unattached(session: Session, *, brand_id: str, limit: int = 100) -> lis
 
 
 def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
-    ids = list(
-        session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all()
-    )
+    ids = list(session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all())
     if ids:
         session.execute(
-            update(T).where(T.c.customer_profile_id == from_profile).values(customer_profile_id=to_profile)
+            update(T)
+            .where(T.c.customer_profile_id == from_profile)
+            .values(customer_profile_id=to_profile)
         )
     return ids
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.chunks import chunked
@@ -23,7 +23,7 @@ __all__ = [
     "update_many",
 ]
 
-T = CustomerOrder.__table__
+T = cast(Table, CustomerOrder.__table__)
 MUTABLE_COLUMNS = (
     "customer_profile_id",
     "order_number",
@@ -99,12 +99,12 @@ def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
-    ids = list(
-        session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all()
-    )
+    ids = list(session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all())
     if ids:
         session.execute(
-            update(T).where(T.c.customer_profile_id == from_profile).values(customer_profile_id=to_profile)
+            update(T)
+            .where(T.c.customer_profile_id == from_profile)
+            .values(customer_profile_id=to_profile)
         )
     return ids
 

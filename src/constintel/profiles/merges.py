@@ -58,8 +58,12 @@ def merge_profiles(
         "identifiers": identity_repo.move_to_profile(
             session, from_profile=merged.id, to_profile=survivor.id
         ),
-        "orders": orders_repo.move_to_profile(session, from_profile=merged.id, to_profile=survivor.id),
-        "events": events_repo.move_to_profile(session, from_profile=merged.id, to_profile=survivor.id)
+        "orders": orders_repo.move_to_profile(
+            session, from_profile=merged.id, to_profile=survivor.id
+        ),
+        "events": events_repo.move_to_profile(
+            session, from_profile=merged.id, to_profile=survivor.id
+        )
         + list(pending_event_ids),
         "profiles": profiles_repo.redirect_merged(
             session, from_profile=merged.id, to_profile=survivor.id
@@ -130,7 +134,10 @@ def recompute_profile(
         OrderFacts(o.net, o.counted, o.placed_at)
         for o in orders_repo.list_for_profile(session, profile_id=row.id)
     ]
-    events = [(e.occurred_at, e.channel) for e in events_repo.event_facts_for_profile(session, profile_id=row.id)]
+    events = [
+        (e.occurred_at, e.channel)
+        for e in events_repo.event_facts_for_profile(session, profile_id=row.id)
+    ]
     idents = identity_repo.list_for_profiles(session, brand_id=row.brand_id, profile_ids=[row.id])
     state.stats = recompute(orders, events)
     state.snapshot = snapshot_from((i.kind, i.value) for i in idents)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.chunks import chunked
@@ -18,6 +18,8 @@ __all__ = [
     "get",
     "get_by_identifier",
     "get_many",
+    "get_merge_of",
+    "get_request",
     "insert_many",
     "insert_merge",
     "insert_requests",
@@ -25,8 +27,6 @@ __all__ = [
     "list_active_ids",
     "list_merges_into",
     "list_requests",
-    "get_merge_of",
-    "get_request",
     "redirect_merged",
     "set_merged_into",
     "sum_lifetime_value",
@@ -36,11 +36,11 @@ __all__ = [
     "update_request",
 ]
 
-P = CustomerProfile.__table__
-M = ProfileMerge.__table__
-Q = MergeRequest.__table__
-I = CustomerIdentifier.__table__  # noqa: E741
-O = CustomerOrder.__table__  # noqa: E741
+P = cast(Table, CustomerProfile.__table__)
+M = cast(Table, ProfileMerge.__table__)
+Q = cast(Table, MergeRequest.__table__)
+I = cast(Table, CustomerIdentifier.__table__)  # noqa: E741
+O = cast(Table, CustomerOrder.__table__)  # noqa: E741
 
 STAT_COLUMNS = (
     "status",
@@ -155,7 +155,9 @@ def insert_merge(session: Session, row: Mapping[str, Any]) -> None:
 def get_merge_of(session: Session, *, brand_id: str, merged_id: str) -> Any:
     """The live (not undone) merge that absorbed ``merged_id``."""
     return session.execute(
-        select(M).where(M.c.brand_id == brand_id, M.c.merged_id == merged_id, M.c.undone_at.is_(None))
+        select(M).where(
+            M.c.brand_id == brand_id, M.c.merged_id == merged_id, M.c.undone_at.is_(None)
+        )
     ).one_or_none()
 
 
@@ -163,7 +165,9 @@ def list_merges_into(session: Session, *, brand_id: str, survivor_id: str) -> li
     return list(
         session.execute(
             select(M)
-            .where(M.c.brand_id == brand_id, M.c.survivor_id == survivor_id, M.c.undone_at.is_(None))
+            .where(
+                M.c.brand_id == brand_id, M.c.survivor_id == survivor_id, M.c.undone_at.is_(None)
+            )
             .order_by(M.c.created_at)
         ).all()
     )

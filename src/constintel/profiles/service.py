@@ -81,7 +81,8 @@ def read(session: Session, *, brand: Brand, row: Any) -> ProfileRead:
             )
         )
     merged_from = [
-        m.merged_id for m in profiles_repo.list_merges_into(session, brand_id=brand.id, survivor_id=row.id)
+        m.merged_id
+        for m in profiles_repo.list_merges_into(session, brand_id=brand.id, survivor_id=row.id)
     ]
     return ProfileRead(
         id=row.id,
@@ -128,7 +129,8 @@ def approve_request(
     live = {
         row.id: row
         for row in (
-            merges.resolve(session, brand_id=brand.id, profile_id=pid) for pid in request.profile_ids
+            merges.resolve(session, brand_id=brand.id, profile_id=pid)
+            for pid in request.profile_ids
         )
     }
     states = sorted((ProfileState.from_row(r) for r in live.values()), key=lambda s: s.age_key)
@@ -164,7 +166,9 @@ def reject_request(
     )
 
 
-def unmerge(session: Session, *, brand: Brand, merged_id: str, actor: str = "operator") -> tuple[str, str]:
+def unmerge(
+    session: Session, *, brand: Brand, merged_id: str, actor: str = "operator"
+) -> tuple[str, str]:
     return merges.unmerge(
         session,
         brand_id=brand.id,

@@ -88,9 +88,7 @@ def apply_order_change(stats: ProfileStats, old: OrderFacts | None, new: OrderFa
         if old.counted:
             stats.total_orders -= 1
             if old.placed_at is not None and (
-                new is None
-                or not new.counted
-                or new.placed_at != old.placed_at
+                new is None or not new.counted or new.placed_at != old.placed_at
             ):
                 needs_dates = old.placed_at in (stats.first_order_at, stats.last_order_at)
     if new is not None:
@@ -118,9 +116,7 @@ def merge_into(survivor: ProfileStats, merged: ProfileStats) -> None:
     survivor.channels |= merged.channels
 
 
-def recompute(
-    orders: Iterable[OrderFacts], events: Iterable[tuple[datetime, str]]
-) -> ProfileStats:
+def recompute(orders: Iterable[OrderFacts], events: Iterable[tuple[datetime, str]]) -> ProfileStats:
     """Every statistic from scratch (the reference ``apply_*`` must agree with)."""
     stats = ProfileStats()
     for order in orders:
