@@ -202,6 +202,26 @@ def _net_and_counted(row: Mapping[str, Any], count_test: bool) -> tuple[Decimal,
     return net, True
 
 
+@dataclass(slots=True)
+class _Owned:
+    idents: list[_Ident] = field(default_factory=list)
+    orders: list[_Order] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _PendingMerge:
+    """A merge done in memory; its stored rows move at flush, where ``covers`` (the profiles
+    whose stored rows the merged profile held) tells which of them it moved."""
+
+    record: dict[str, Any]
+    covers: frozenset[str]
+    idents: list[str]
+    orders: list[str]
+    events: list[str]
+    profiles: list[str]
+
+
 class _Writer:
     """Applies prepared events to the batch's in-memory state, then writes it back."""
 
@@ -216,12 +236,18 @@ class _Writer:
         self.events: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.dates_stale: set[str] = set()
+        # In-memory rows per owning profile, so a merge repoints them without a scan.
+        self.owned: dict[str, _Owned] = {}
+        # Profile ids whose *stored* rows now belong to a profile (itself plus what it absorbed
+        # in this batch); stored rows are moved once, at flush.
+        self.members: dict[str, set[str]] = {}
+        self.pending_merges: list[_PendingMerge] = []
 
     # -- loading -------------------------------------------------------------------------
     def load(self, batch: Sequence[Prepared]) -> None:
         keys = {(i.kind, i.value) for p in batch for i in p.identifiers}
         for row in identity_repo.get_by_values(self.s, brand_id=self.ctx.brand_id, keys=keys):
-            self.idents[(row.kind, row.value)] = _Ident(
+            ident = _Ident(
                 row.id,
                 row.kind,
                 row.value,
@@ -231,14 +257,25 @@ class _Writer:
                 row.source,
                 row.first_seen_at,
             )
+            self.idents[(row.kind, row.value)] = ident
+            self._own(ident.profile_id).idents.append(ident)
         order_keys = {(p.event.source, p.event.order.external_id) for p in batch if p.event.order}
         for row in orders_repo.get_by_external_ids(
             self.s, brand_id=self.ctx.brand_id, keys=order_keys
         ):
-            self.orders[(row.source, row.external_id)] = _Order(dict(row._mapping))
+            order = _Order(dict(row._mapping))
+            self.orders[(row.source, row.external_id)] = order
+            if order.row["customer_profile_id"] is not None:
+                self._own(order.row["customer_profile_id"]).orders.append(order)
         wanted = {i.profile_id for i in self.idents.values()}
         wanted |= {o.row["customer_profile_id"] for o in self.orders.values()} - {None}
         self._load_profiles(wanted)
+
+    def _own(self, profile_id: str) -> _Owned:
+        owned = self.owned.get(profile_id)
+        if owned is None:
+            owned = self.owned[profile_id] = _Owned()
+        return owned
 
     def _load_profiles(self, ids: Iterable[str]) -> None:
         missing = [pid for pid in ids if pid not in self.profiles]
@@ -333,22 +370,23 @@ class _Writer:
             self.result.touched_profiles.add(target.id)
         else:
             self.result.unattached += 1
-        self.events.append(
-            {
-                "id": event_id,
-                "brand_id": self.ctx.brand_id,
-                "source": event.source,
-                "topic": item.envelope.topic,
-                "event_type": event.event_type.value,
-                "channel": event.channel.value,
-                "payload": item.envelope.payload,
-                "customer_profile_id": target.id if target else None,
-                "order_id": order_id,
-                "dedupe_key": item.dedupe_key,
-                "occurred_at": event.occurred_at,
-                "created_at": self.now,
-            }
-        )
+        event_row = {
+            "id": event_id,
+            "brand_id": self.ctx.brand_id,
+            "source": event.source,
+            "topic": item.envelope.topic,
+            "event_type": event.event_type.value,
+            "channel": event.channel.value,
+            "payload": item.envelope.payload,
+            "customer_profile_id": target.id if target else None,
+            "order_id": order_id,
+            "dedupe_key": item.dedupe_key,
+            "occurred_at": event.occurred_at,
+            "created_at": self.now,
+        }
+        self.events.append(event_row)
+        if target is not None:
+            self._own(target.id).events.append(event_row)
         if self.requests and self.requests[-1]["event_id"] is None:
             for request in self.requests:
                 if request["event_id"] is None:
@@ -412,7 +450,7 @@ class _Writer:
         existing = self.idents.get(key)
         if existing is not None:
             return  # owned already (by target, or by another profile awaiting review)
-        self.idents[key] = _Ident(
+        row = _Ident(
             new_id(),
             ident.kind,
             ident.value,
@@ -423,6 +461,8 @@ class _Writer:
             event.occurred_at,
             is_new=True,
         )
+        self.idents[key] = row
+        self._own(target.id).idents.append(row)
         target.snapshot = snapshot_add(target.snapshot, ident.kind, ident.value)
         target.dirty = True
 
@@ -456,12 +496,24 @@ class _Writer:
     def _merge(
         self, survivor: ProfileState, merged: ProfileState, matched_on: list[dict[str, str]]
     ) -> None:
-        self._persist_new_rows()
-        pending = [e for e in self.events if e["customer_profile_id"] == merged.id]
-        for row in pending:
-            row["customer_profile_id"] = survivor.id
-        merges.merge_profiles(
-            self.s,
+        """Merge in memory now; the stored rows follow at flush (see _move_stored_rows)."""
+        owned = self.owned.pop(merged.id, _Owned())
+        for ident in owned.idents:
+            ident.profile_id = survivor.id
+        for order in owned.orders:
+            order.row["customer_profile_id"] = survivor.id
+        for event_row in owned.events:
+            event_row["customer_profile_id"] = survivor.id
+        target = self._own(survivor.id)
+        target.idents.extend(owned.idents)
+        target.orders.extend(owned.orders)
+        target.events.extend(owned.events)
+        redirected = [p.id for p in self.profiles.values() if p.merged_into_id == merged.id]
+        for pid in redirected:
+            self.profiles[pid].merged_into_id = survivor.id
+        covers = self.members.pop(merged.id, {merged.id})
+        self.members.setdefault(survivor.id, {survivor.id}).update(covers)
+        record = merges.merge_states(
             brand_id=self.ctx.brand_id,
             survivor=survivor,
             merged=merged,
@@ -469,41 +521,55 @@ class _Writer:
             actor="system",
             matched_on=matched_on,
             now=self.now,
-            pending_event_ids=[e["id"] for e in pending],
         )
-        for ident in self.idents.values():
-            if ident.profile_id == merged.id:
-                ident.profile_id = survivor.id
-        for order in self.orders.values():
-            if order.row["customer_profile_id"] == merged.id:
-                order.row["customer_profile_id"] = survivor.id
-        for profile in self.profiles.values():
-            if profile.merged_into_id == merged.id:
-                profile.merged_into_id = survivor.id
+        self.pending_merges.append(
+            _PendingMerge(
+                record,
+                frozenset(covers),
+                [i.id for i in owned.idents],
+                [str(o.row["id"]) for o in owned.orders],
+                [str(e["id"]) for e in owned.events],
+                redirected,
+            )
+        )
         self.result.merges += 1
         self.result.touched_profiles.add(survivor.id)
         self.result.touched_profiles.discard(merged.id)
 
-    def _persist_new_rows(self) -> None:
-        """A merge moves rows in the database, so the batch's new profiles, identifiers and
-        orders are inserted first (they stay dirty: later changes are written as updates)."""
-        new_profiles = [p for p in self.profiles.values() if p.is_new]
-        profiles_repo.insert_many(
-            self.s,
-            [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles],
-        )
-        for profile in new_profiles:
-            profile.is_new = False
-            profile.dirty = True
-        new_idents = [i for i in self.idents.values() if i.is_new]
-        identity_repo.insert_many(self.s, [self._ident_row(i) for i in new_idents])
-        for ident in new_idents:
-            ident.is_new = False
-        new_orders = [o for o in self.orders.values() if o.is_new]
-        orders_repo.insert_many(self.s, [o.row for o in new_orders])
-        for order in new_orders:
-            order.is_new = False
-            order.dirty = True
+    def _move_stored_rows(self) -> None:
+        """Apply the batch's merges to rows already in the database: one SELECT to record
+        exactly which rows each merge moved (for unmerge) and one executemany UPDATE per
+        table. Runs before this batch's own rows are written."""
+        if not self.pending_merges:
+            return
+        covered = sorted(set().union(*(m.covers for m in self.pending_merges)))
+        final = {pid: self.resolve(pid).id for pid in covered}
+        stored = {
+            "identifiers": identity_repo.ids_by_owner(self.s, owners=covered),
+            "orders": orders_repo.ids_by_owner(self.s, owners=covered),
+            "events": events_repo.ids_by_owner(self.s, owners=covered),
+            "profiles": profiles_repo.merged_ids_by_target(self.s, targets=covered),
+        }
+        for merge in self.pending_merges:
+            in_memory = {
+                "identifiers": merge.idents,
+                "orders": merge.orders,
+                "events": merge.events,
+                "profiles": merge.profiles,
+            }
+            merge.record["moved"] = {
+                table: sorted(
+                    set(in_memory[table]).union(
+                        *(by_owner.get(owner, ()) for owner in merge.covers)
+                    )
+                )
+                for table, by_owner in stored.items()
+            }
+        moves = [{"b_from": pid, "b_to": final[pid]} for pid in covered if final[pid] != pid]
+        identity_repo.reassign_owners(self.s, moves)
+        orders_repo.reassign_owners(self.s, moves)
+        events_repo.reassign_owners(self.s, moves)
+        profiles_repo.redirect_merged_many(self.s, moves)
 
     def _upsert_order(
         self, event: CanonicalEvent, order: _Order | None, target: ProfileState | None
@@ -548,6 +614,8 @@ class _Writer:
         row["net"], row["counted"] = _net_and_counted(row, self.ctx.settings.count_test_orders)
         new_owner = old_owner if old_owner is not None else target
         row["customer_profile_id"] = new_owner.id if new_owner is not None else None
+        if old_owner is None and new_owner is not None:
+            self._own(new_owner.id).orders.append(order)
         row["updated_at"] = self.now
         order.dirty = True
         new_facts = order.facts() if new_owner is not None else None
@@ -572,6 +640,7 @@ class _Writer:
         }
 
     def flush(self) -> None:
+        self._move_stored_rows()
         new_profiles = [p for p in self.profiles.values() if p.is_new]
         profiles_repo.insert_many(
             self.s,
@@ -599,18 +668,23 @@ class _Writer:
         )
         events_repo.insert_many(self.s, self.events)
         profiles_repo.insert_requests(self.s, self.requests)
+        for merge in self.pending_merges:
+            profiles_repo.insert_merge(self.s, merge.record)
+        # Order dates that may have shrunk are re-read now that the orders are written; a
+        # profile inserted above with the old dates is then rewritten too.
+        rewrite: set[str] = set()
         for pid in self.dates_stale:
             profile = self.resolve(pid)
             profile.stats.first_order_at, profile.stats.last_order_at = orders_repo.order_dates(
                 self.s, profile_id=profile.id
             )
-            profile.dirty = True
+            rewrite.add(profile.id)
         profiles_repo.update_many(
             self.s,
             [
                 {"b_id": p.id, **stat_values(p, self.ctx.settings, self.ctx.currency, self.now)}
                 for p in self.profiles.values()
-                if p.dirty and not p.is_new
+                if (p.dirty and not p.is_new) or p.id in rewrite
             ],
         )
 

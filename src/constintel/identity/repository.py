@@ -14,9 +14,11 @@ from constintel.identity.models import CustomerIdentifier
 __all__ = [
     "assign",
     "get_by_values",
+    "ids_by_owner",
     "insert_many",
     "list_for_profiles",
     "move_to_profile",
+    "reassign_owners",
     "update_many",
 ]
 
@@ -84,3 +86,26 @@ def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> 
 def assign(session: Session, *, ids: Sequence[str], profile_id: str) -> None:
     for chunk in chunked(ids):
         session.execute(update(T).where(T.c.id.in_(chunk)).values(customer_profile_id=profile_id))
+
+
+def ids_by_owner(session: Session, *, owners: Sequence[str]) -> dict[str, list[str]]:
+    """Row ids per owning profile, for the given owners."""
+    found: dict[str, list[str]] = {}
+    for chunk in chunked(owners):
+        rows = session.execute(
+            select(T.c.customer_profile_id, T.c.id).where(T.c.customer_profile_id.in_(chunk))
+        ).all()
+        for owner, row_id in rows:
+            found.setdefault(owner, []).append(row_id)
+    return found
+
+
+def reassign_owners(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
+    """moves: {"b_from": profile id, "b_to": profile id}; every row of b_from goes to b_to."""
+    if moves:
+        session.execute(
+            update(T)
+            .where(T.c.customer_profile_id == bindparam("b_from"))
+            .values(customer_profile_id=bindparam("b_to")),
+            list(moves),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.chunks import chunked
@@ -16,12 +16,14 @@ __all__ = [
     "event_facts_for_profile",
     "existing_dedupe_keys",
     "get",
+    "ids_by_owner",
     "insert_many",
     "insert_rejected",
     "list_for_profile",
     "list_rejected",
     "list_unattached",
     "move_to_profile",
+    "reassign_owners",
 ]
 
 T = cast(Table, CustomerRawEvent.__table__)
@@ -107,3 +109,26 @@ def list_rejected(session: Session, *, brand_id: str, limit: int = 100) -> list[
             select(R).where(R.c.brand_id == brand_id).order_by(R.c.created_at, R.c.id).limit(limit)
         ).all()
     )
+
+
+def ids_by_owner(session: Session, *, owners: Sequence[str]) -> dict[str, list[str]]:
+    """Row ids per owning profile, for the given owners."""
+    found: dict[str, list[str]] = {}
+    for chunk in chunked(owners):
+        rows = session.execute(
+            select(T.c.customer_profile_id, T.c.id).where(T.c.customer_profile_id.in_(chunk))
+        ).all()
+        for owner, row_id in rows:
+            found.setdefault(owner, []).append(row_id)
+    return found
+
+
+def reassign_owners(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
+    """moves: {"b_from": profile id, "b_to": profile id}; every row of b_from goes to b_to."""
+    if moves:
+        session.execute(
+            update(T)
+            .where(T.c.customer_profile_id == bindparam("b_from"))
+            .values(customer_profile_id=bindparam("b_to")),
+            list(moves),
+        )

@@ -16,10 +16,12 @@ __all__ = [
     "assign",
     "get_by_external_ids",
     "get_ids_unattached",
+    "ids_by_owner",
     "insert_many",
     "list_for_profile",
     "move_to_profile",
     "order_dates",
+    "reassign_owners",
     "update_many",
 ]
 
@@ -120,3 +122,26 @@ def get_ids_unattached(session: Session, *, ids: Sequence[str]) -> list[str]:
             select(T.c.id).where(T.c.id.in_(list(ids)), T.c.customer_profile_id.is_(None))
         ).all()
     )
+
+
+def ids_by_owner(session: Session, *, owners: Sequence[str]) -> dict[str, list[str]]:
+    """Row ids per owning profile, for the given owners."""
+    found: dict[str, list[str]] = {}
+    for chunk in chunked(owners):
+        rows = session.execute(
+            select(T.c.customer_profile_id, T.c.id).where(T.c.customer_profile_id.in_(chunk))
+        ).all()
+        for owner, row_id in rows:
+            found.setdefault(owner, []).append(row_id)
+    return found
+
+
+def reassign_owners(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
+    """moves: {"b_from": profile id, "b_to": profile id}; every row of b_from goes to b_to."""
+    if moves:
+        session.execute(
+            update(T)
+            .where(T.c.customer_profile_id == bindparam("b_from"))
+            .values(customer_profile_id=bindparam("b_to")),
+            list(moves),
+        )

@@ -11,7 +11,6 @@ sides from their rows. Events that arrived after the merge stay with the survivo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,11 +33,10 @@ from constintel.profiles.stats import (
     snapshot_union,
 )
 
-__all__ = ["merge_profiles", "recompute_profile", "resolve", "unmerge"]
+__all__ = ["merge_profiles", "merge_states", "recompute_profile", "resolve", "unmerge"]
 
 
-def merge_profiles(
-    session: Session,
+def merge_states(
     *,
     brand_id: str,
     survivor: ProfileState,
@@ -47,28 +45,12 @@ def merge_profiles(
     actor: str,
     matched_on: list[dict[str, str]],
     now: datetime,
-    pending_event_ids: Sequence[str] = (),
     request_id: str | None = None,
-) -> str:
-    """Move ``merged`` into ``survivor`` in the database and in the two states. The caller
-    writes the two profile states back (they are marked dirty)."""
+) -> dict[str, Any]:
+    """Fold ``merged`` into ``survivor`` (statistics, snapshot, status) and return the merge
+    record; the caller moves the rows and fills ``record["moved"]``."""
     if survivor.id == merged.id or merged.status != "active" or survivor.status != "active":
         raise ConflictError(f"cannot merge {merged.id} into {survivor.id}")
-    moved = {
-        "identifiers": identity_repo.move_to_profile(
-            session, from_profile=merged.id, to_profile=survivor.id
-        ),
-        "orders": orders_repo.move_to_profile(
-            session, from_profile=merged.id, to_profile=survivor.id
-        ),
-        "events": events_repo.move_to_profile(
-            session, from_profile=merged.id, to_profile=survivor.id
-        )
-        + list(pending_event_ids),
-        "profiles": profiles_repo.redirect_merged(
-            session, from_profile=merged.id, to_profile=survivor.id
-        ),
-    }
     snapshot = {
         "identifiers": merged.snapshot,
         "lifetime_value": str(merged.stats.lifetime_value),
@@ -82,26 +64,63 @@ def merge_profiles(
     merged.stats = ProfileStats()
     merged.snapshot = {"all": {}}
     survivor.dirty = merged.dirty = True
-    merge_id = new_id()
-    profiles_repo.insert_merge(
-        session,
-        {
-            "id": merge_id,
-            "brand_id": brand_id,
-            "survivor_id": survivor.id,
-            "merged_id": merged.id,
-            "reason": reason,
-            "actor": actor,
-            "matched_on": matched_on,
-            "moved": moved,
-            "merged_snapshot": snapshot,
-            "request_id": request_id,
-            "created_at": now,
-            "undone_at": None,
-            "undone_by": None,
-        },
+    return {
+        "id": new_id(),
+        "brand_id": brand_id,
+        "survivor_id": survivor.id,
+        "merged_id": merged.id,
+        "reason": reason,
+        "actor": actor,
+        "matched_on": matched_on,
+        "moved": {},
+        "merged_snapshot": snapshot,
+        "request_id": request_id,
+        "created_at": now,
+        "undone_at": None,
+        "undone_by": None,
+    }
+
+
+def merge_profiles(
+    session: Session,
+    *,
+    brand_id: str,
+    survivor: ProfileState,
+    merged: ProfileState,
+    reason: str,
+    actor: str,
+    matched_on: list[dict[str, str]],
+    now: datetime,
+    request_id: str | None = None,
+) -> str:
+    """Merge two stored profiles right away (operator actions). The caller writes the two
+    profile states back (they are marked dirty)."""
+    record = merge_states(
+        brand_id=brand_id,
+        survivor=survivor,
+        merged=merged,
+        reason=reason,
+        actor=actor,
+        matched_on=matched_on,
+        now=now,
+        request_id=request_id,
     )
-    return merge_id
+    record["moved"] = {
+        "identifiers": identity_repo.move_to_profile(
+            session, from_profile=merged.id, to_profile=survivor.id
+        ),
+        "orders": orders_repo.move_to_profile(
+            session, from_profile=merged.id, to_profile=survivor.id
+        ),
+        "events": events_repo.move_to_profile(
+            session, from_profile=merged.id, to_profile=survivor.id
+        ),
+        "profiles": profiles_repo.redirect_merged(
+            session, from_profile=merged.id, to_profile=survivor.id
+        ),
+    }
+    profiles_repo.insert_merge(session, record)
+    return str(record["id"])
 
 
 def resolve(session: Session, *, brand_id: str, profile_id: str) -> Any:

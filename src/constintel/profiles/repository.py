@@ -27,7 +27,9 @@ __all__ = [
     "list_active_ids",
     "list_merges_into",
     "list_requests",
+    "merged_ids_by_target",
     "redirect_merged",
+    "redirect_merged_many",
     "set_merged_into",
     "sum_lifetime_value",
     "sum_net_orders",
@@ -197,3 +199,26 @@ def get_request(session: Session, *, brand_id: str, request_id: str) -> Any:
 
 def update_request(session: Session, *, request_id: str, **values: Any) -> None:
     session.execute(update(Q).where(Q.c.id == request_id).values(**values))
+
+
+def merged_ids_by_target(session: Session, *, targets: Sequence[str]) -> dict[str, list[str]]:
+    """Ids of profiles merged earlier into each target."""
+    found: dict[str, list[str]] = {}
+    for chunk in chunked(targets):
+        rows = session.execute(
+            select(P.c.merged_into_id, P.c.id).where(P.c.merged_into_id.in_(chunk))
+        ).all()
+        for target, pid in rows:
+            found.setdefault(target, []).append(pid)
+    return found
+
+
+def redirect_merged_many(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
+    """moves: {"b_from", "b_to"}: profiles merged into b_from now point at b_to."""
+    if moves:
+        session.execute(
+            update(P)
+            .where(P.c.merged_into_id == bindparam("b_from"))
+            .values(merged_into_id=bindparam("b_to")),
+            list(moves),
+        )
