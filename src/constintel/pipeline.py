@@ -26,7 +26,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from constintel.brands.models import Brand
@@ -35,6 +34,7 @@ from constintel.core.clock import utcnow
 from constintel.core.errors import PayloadError
 from constintel.core.ids import new_id
 from constintel.core.money import ZERO
+from constintel.db.locks import lock_brand
 from constintel.events.schemas import SOURCES, CanonicalEvent, OrderData, OrderStatus
 from constintel.identity import repository as identity_repo
 from constintel.identity.matching import MatchAction, decide
@@ -242,6 +242,8 @@ class _Writer:
         # in this batch); stored rows are moved once, at flush.
         self.members: dict[str, set[str]] = {}
         self.pending_merges: list[_PendingMerge] = []
+        # target id -> ids of loaded profiles merged into it (kept one hop, like the table)
+        self.merged_into: dict[str, set[str]] = {}
 
     # -- loading -------------------------------------------------------------------------
     def load(self, batch: Sequence[Prepared]) -> None:
@@ -283,6 +285,8 @@ class _Writer:
             rows = profiles_repo.get_many(self.s, brand_id=self.ctx.brand_id, ids=missing)
             for row in rows:
                 self.profiles[row.id] = ProfileState.from_row(row)
+                if row.merged_into_id is not None:
+                    self.merged_into.setdefault(row.merged_into_id, set()).add(row.id)
             missing = [
                 p.merged_into_id
                 for p in self.profiles.values()
@@ -411,9 +415,14 @@ class _Writer:
             ("phone", "email", settings.max_emails_per_phone),
             ("email", "phone", settings.max_phones_per_email),
         )
+        kinds = {i.kind for i in usable}
+        if "phone" not in kinds and "email" not in kinds:
+            return []
         matched_profiles = {pid for _, pid in matches}
         notes: list[tuple[str, str, str]] = []
         for kind, other, cap in rules:
+            if kind not in kinds:
+                continue
             incoming = {i.value for i in usable if i.kind == other}
             for pid in matched_profiles:
                 incoming |= set(self.profiles[pid].values(other))
@@ -508,9 +517,11 @@ class _Writer:
         target.idents.extend(owned.idents)
         target.orders.extend(owned.orders)
         target.events.extend(owned.events)
-        redirected = [p.id for p in self.profiles.values() if p.merged_into_id == merged.id]
+        redirected = sorted(self.merged_into.pop(merged.id, set()))
         for pid in redirected:
             self.profiles[pid].merged_into_id = survivor.id
+        self.merged_into.setdefault(survivor.id, set()).update(redirected)
+        self.merged_into[survivor.id].add(merged.id)
         covers = self.members.pop(merged.id, {merged.id})
         self.members.setdefault(survivor.id, {survivor.id}).update(covers)
         record = merges.merge_states(
@@ -672,13 +683,11 @@ class _Writer:
             profiles_repo.insert_merge(self.s, merge.record)
         # Order dates that may have shrunk are re-read now that the orders are written; a
         # profile inserted above with the old dates is then rewritten too.
-        rewrite: set[str] = set()
-        for pid in self.dates_stale:
-            profile = self.resolve(pid)
-            profile.stats.first_order_at, profile.stats.last_order_at = orders_repo.order_dates(
-                self.s, profile_id=profile.id
-            )
-            rewrite.add(profile.id)
+        rewrite = {self.resolve(pid).id for pid in self.dates_stale}
+        dates = orders_repo.order_dates(self.s, profile_ids=sorted(rewrite))
+        for pid, (first, last) in dates.items():
+            stats = self.profiles[pid].stats
+            stats.first_order_at, stats.last_order_at = first, last
         profiles_repo.update_many(
             self.s,
             [
@@ -752,10 +761,7 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
             rejected_rows.append(_rejected_row(ctx.brand_id, envelope, exc, now))
     result.rejected = len(rejected_rows)
 
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": ctx.brand_id}
-        )
+    lock_brand(session, ctx.brand_id)
     seen = events_repo.existing_dedupe_keys(
         session, brand_id=ctx.brand_id, keys=[p.dedupe_key for p in prepared]
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 __all__ = ["new_id"]
 
@@ -30,4 +29,5 @@ def new_id() -> str:
     value |= seq << 64  # rand_a: a monotonic sequence within the millisecond
     value |= 0b10 << 62  # RFC 4122 variant
     value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -11,8 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from constintel.db.bulk import dumps_json
 
 __all__ = ["make_engine", "normalize_url", "transaction"]
 
@@ -29,6 +32,8 @@ def normalize_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
+    kwargs.setdefault("json_serializer", dumps_json)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from constintel.db.bulk import insert_rows
 from constintel.db.chunks import chunked
 from constintel.identity.models import CustomerIdentifier
 
@@ -54,8 +55,7 @@ def list_for_profiles(session: Session, *, brand_id: str, profile_ids: Sequence[
 
 
 def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        session.execute(T.insert(), list(rows))
+    insert_rows(session, T, rows)
 
 
 def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from constintel.db.bulk import insert_rows
 from constintel.db.chunks import chunked
 from constintel.ingest.models import CustomerRawEvent, RejectedPayload
 
@@ -42,8 +43,7 @@ def existing_dedupe_keys(session: Session, *, brand_id: str, keys: Sequence[str]
 
 
 def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        session.execute(T.insert(), list(rows))
+    insert_rows(session, T, rows)
 
 
 def insert_rejected(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from constintel.db.bulk import insert_rows
 from constintel.db.chunks import chunked
 from constintel.orders.models import CustomerOrder
 
@@ -74,19 +75,22 @@ def list_for_profile(session: Session, *, profile_id: str) -> list[Any]:
     )
 
 
-def order_dates(session: Session, *, profile_id: str) -> tuple[Any, Any]:
-    """(first, last) placed_at of the profile's counted orders."""
-    row = session.execute(
-        select(func.min(T.c.placed_at), func.max(T.c.placed_at)).where(
-            T.c.customer_profile_id == profile_id, T.c.counted.is_(True)
-        )
-    ).one()
-    return row[0], row[1]
+def order_dates(session: Session, *, profile_ids: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    """(first, last) placed_at of each profile's counted orders; (None, None) if it has none."""
+    dates: dict[str, tuple[Any, Any]] = dict.fromkeys(profile_ids, (None, None))
+    for chunk in chunked(sorted(profile_ids)):
+        rows = session.execute(
+            select(T.c.customer_profile_id, func.min(T.c.placed_at), func.max(T.c.placed_at))
+            .where(T.c.customer_profile_id.in_(chunk), T.c.counted.is_(True))
+            .group_by(T.c.customer_profile_id)
+        ).all()
+        for pid, first, last in rows:
+            dates[pid] = (first, last)
+    return dates
 
 
 def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        session.execute(T.insert(), list(rows))
+    insert_rows(session, T, rows)
 
 
 def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

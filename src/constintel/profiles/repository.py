@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from constintel.db.bulk import insert_rows
 from constintel.db.chunks import chunked
 from constintel.identity.models import CustomerIdentifier
 from constintel.orders.models import CustomerOrder
@@ -120,8 +121,7 @@ def sum_net_orders(session: Session, *, brand_id: str) -> Any:
 
 
 def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        session.execute(P.insert(), list(rows))
+    insert_rows(session, P, rows)
 
 
 def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -12,6 +12,7 @@ from constintel.brands.models import Brand
 from constintel.brands.settings import BrandSettings
 from constintel.core.clock import utcnow
 from constintel.core.errors import ConflictError, NotFoundError
+from constintel.db.locks import lock_brand
 from constintel.identity import repository as identity_repo
 from constintel.identity.normalize import normalize_email, normalize_phone
 from constintel.ingest import repository as events_repo
@@ -123,6 +124,7 @@ def approve_request(
     session: Session, *, brand: Brand, request_id: str, actor: str = "operator"
 ) -> str:
     """Merge every candidate of the request into the oldest; returns the survivor id."""
+    lock_brand(session, brand.id)
     request = _pending_request(session, brand, request_id)
     now = utcnow()
     settings = _settings(brand)
@@ -160,6 +162,7 @@ def approve_request(
 def reject_request(
     session: Session, *, brand: Brand, request_id: str, actor: str = "operator"
 ) -> None:
+    lock_brand(session, brand.id)
     request = _pending_request(session, brand, request_id)
     profiles_repo.update_request(
         session, request_id=request.id, status="rejected", decided_at=utcnow(), decided_by=actor
@@ -169,6 +172,7 @@ def reject_request(
 def unmerge(
     session: Session, *, brand: Brand, merged_id: str, actor: str = "operator"
 ) -> tuple[str, str]:
+    lock_brand(session, brand.id)
     return merges.unmerge(
         session,
         brand_id=brand.id,
@@ -182,6 +186,7 @@ def unmerge(
 
 def link_event(session: Session, *, brand: Brand, event_id: str, profile_id: str) -> str:
     """Attach an unattached event (and its order, if unattached) to a profile."""
+    lock_brand(session, brand.id)
     event = events_repo.get(session, brand_id=brand.id, event_id=event_id)
     if event is None:
         raise NotFoundError(f"no event {event_id}")
@@ -208,6 +213,7 @@ class Drift:
 
 def recompute_all(session: Session, *, brand: Brand) -> tuple[int, list[Drift]]:
     """Rebuild every live profile from its rows; returns (profiles checked, drifts found)."""
+    lock_brand(session, brand.id)
     settings = _settings(brand)
     now = utcnow()
     drifts: list[Drift] = []

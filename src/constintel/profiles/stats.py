@@ -19,6 +19,7 @@ Definitions:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -153,7 +154,18 @@ def _pairs(snapshot: Mapping[str, object]) -> list[tuple[str, str]]:
 
 
 def snapshot_add(snapshot: Mapping[str, object], kind: str, value: str) -> dict[str, object]:
-    return snapshot_from([*_pairs(snapshot), (kind, value)])
+    """The snapshot with one more value (a new dict; the input is not changed)."""
+    all_values = dict(snapshot.get("all") or {})  # type: ignore[call-overload]
+    values: list[str] = list(all_values.get(kind, ()))
+    index = bisect_left(values, value)
+    if index < len(values) and values[index] == value:
+        return dict(snapshot)
+    values.insert(index, value)
+    all_values[kind] = values
+    result = {k: v for k, v in snapshot.items() if k != "all"}
+    result[kind] = values[0]
+    result["all"] = dict(sorted(all_values.items()))
+    return result
 
 
 def snapshot_union(a: Mapping[str, object], b: Mapping[str, object]) -> dict[str, object]:

@@ -1,0 +1,5 @@
+"""``python -m constintel`` runs the CLI."""
+
+from constintel.cli.main import app
+
+app()

@@ -1,0 +1,21 @@
+"""The per-brand write lock.
+
+Every write to a brand's profiles (ingestion batches, merges, unmerges, links, recomputes) holds
+it for its transaction. PostgreSQL: a transaction-scoped advisory lock on the brand id, so
+writers of one brand serialize while other brands proceed in parallel. SQLite: nothing to do,
+its ``BEGIN IMMEDIATE`` already admits one writer at a time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+__all__ = ["lock_brand"]
+
+
+def lock_brand(session: Session, brand_id: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": brand_id}
+        )
