@@ -98,8 +98,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     converters = [_converter(c.type, dialect) for c in columns]
     pairs = list(zip(names, converters, strict=True))
     values = [tuple(conv(row[name]) for name, conv in pairs) for row in rows]
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
+    raw: Any = connection.connection.dbapi_connection
     col_list = ", ".join(f'"{n}"' for n in names)
     if dialect == "postgresql":
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({col_list}) FROM STDIN') as copy:
