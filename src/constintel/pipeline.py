@@ -663,7 +663,7 @@ class _Writer:
         identity_repo.update_many(
             self.s,
             [
-                {"b_id": i.id, "customer_profile_id": i.profile_id, "shared": i.shared}
+                {"id": i.id, "customer_profile_id": i.profile_id, "shared": i.shared}
                 for i in self.idents.values()
                 if i.dirty and not i.is_new
             ],
@@ -672,7 +672,7 @@ class _Writer:
         orders_repo.update_many(
             self.s,
             [
-                {"b_id": o.row["id"], **{c: o.row[c] for c in orders_repo.MUTABLE_COLUMNS}}
+                {"id": o.row["id"], **{c: o.row[c] for c in orders_repo.MUTABLE_COLUMNS}}
                 for o in self.orders.values()
                 if o.dirty and not o.is_new
             ],
@@ -691,7 +691,7 @@ class _Writer:
         profiles_repo.update_many(
             self.s,
             [
-                {"b_id": p.id, **stat_values(p, self.ctx.settings, self.ctx.currency, self.now)}
+                {"id": p.id, **stat_values(p, self.ctx.settings, self.ctx.currency, self.now)}
                 for p in self.profiles.values()
                 if (p.dirty and not p.is_new) or p.id in rewrite
             ],

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from constintel.db.types import MONEY_SCALE, Money, UTCDateTime
 
-__all__ = ["dumps_json", "insert_rows"]
+__all__ = ["dumps_json", "insert_rows", "update_rows"]
 
 Converter = Callable[[Any], Any]
 
@@ -111,5 +111,50 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         cursor.executemany(
             f'INSERT INTO "{table.name}" ({col_list}) VALUES ({placeholders})', values
         )
+    finally:
+        cursor.close()
+
+
+def update_rows(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id"
+) -> None:
+    """Update ``rows`` (dicts with ``key`` and the columns to set; all rows the same columns).
+
+    SQLite: one prepared UPDATE by key, ``executemany``. PostgreSQL: ``COPY`` into a temporary
+    table and one ``UPDATE ... FROM``, instead of a round trip per row.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect.name
+    names = [n for n in rows[0] if n != key]
+    columns = [table.c[n] for n in [key, *names]]
+    converters = [_converter(c.type, dialect) for c in columns]
+    pairs = list(zip([key, *names], converters, strict=True))
+    values = [tuple(conv(row[name]) for name, conv in pairs) for row in rows]
+    raw: Any = connection.connection.dbapi_connection
+    if dialect == "postgresql":
+        tmp = f"_upd_{table.name}"
+        col_list = ", ".join(f'"{n}"' for n in [key, *names])
+        with raw.cursor() as cur:
+            # Column types only (no constraints); dropped with the transaction.
+            cur.execute(f'DROP TABLE IF EXISTS "{tmp}"')
+            cur.execute(
+                f'CREATE TEMP TABLE "{tmp}" ON COMMIT DROP AS '
+                f'SELECT {col_list} FROM "{table.name}" WITH NO DATA'
+            )
+            with cur.copy(f'COPY "{tmp}" ({col_list}) FROM STDIN') as copy:
+                for value in values:
+                    copy.write_row(value)
+            sets = ", ".join(f'"{n}" = s."{n}"' for n in names)
+            cur.execute(
+                f'UPDATE "{table.name}" t SET {sets} FROM "{tmp}" s WHERE t."{key}" = s."{key}"'
+            )
+        return
+    sets = ", ".join(f'"{n}" = ?' for n in names)
+    ordered = [(*value[1:], value[0]) for value in values]
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', ordered)
     finally:
         cursor.close()

@@ -86,6 +86,7 @@ JUNK_EMAIL_LOCAL_PARTS = frozenset(
 )
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NON_DIGITS = re.compile(r"\D")
+_LETTERS = re.compile(r"[A-Za-z]")
 _MIN_PHONE_DIGITS = 7
 PHONE_CACHE_SIZE = 262_144
 
@@ -118,12 +119,26 @@ def _is_junk_digits(digits: str) -> bool:
     )
 
 
-@lru_cache(maxsize=PHONE_CACHE_SIZE)
 def normalize_phone(raw: str, region: str) -> tuple[str, bool] | None:
-    """(E.164 or ``+digits``, verified) for a phone as written, or None if it is junk."""
+    """(E.164 or ``+digits``, verified) for a phone as written, or None if it is junk.
+
+    Formatting does not change the answer, so the parse is cached on the digits (with the
+    ``+`` if written): ``(212) 555-0199`` and ``212.555.0199`` share one parse. Numbers with
+    letters (vanity numbers, extensions) are parsed as written.
+    """
     text = raw.strip()
     if text.lower() in JUNK_VALUES:
         return None
+    if _LETTERS.search(text):
+        return _parse_phone(text, region)
+    digits = _NON_DIGITS.sub("", text)
+    if _is_junk_digits(digits):
+        return None
+    return _parse_phone(("+" if text.startswith("+") else "") + digits, region)
+
+
+@lru_cache(maxsize=PHONE_CACHE_SIZE)
+def _parse_phone(text: str, region: str) -> tuple[str, bool] | None:
     digits = _NON_DIGITS.sub("", phonenumbers.convert_alpha_characters_in_number(text))
     if _is_junk_digits(digits):
         return None

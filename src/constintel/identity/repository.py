@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from constintel.db.bulk import insert_rows
+from constintel.db.bulk import insert_rows, update_rows
 from constintel.db.chunks import chunked
 from constintel.identity.models import CustomerIdentifier
 
@@ -59,16 +59,8 @@ def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """rows: {"b_id", "customer_profile_id", "shared"}."""
-    if rows:
-        session.execute(
-            update(T)
-            .where(T.c.id == bindparam("b_id"))
-            .values(
-                customer_profile_id=bindparam("customer_profile_id"), shared=bindparam("shared")
-            ),
-            list(rows),
-        )
+    """rows: {"id", "customer_profile_id", "shared"}."""
+    update_rows(session, T, rows)
 
 
 def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from constintel.db.bulk import insert_rows
+from constintel.db.bulk import insert_rows, update_rows
 from constintel.db.chunks import chunked
 from constintel.orders.models import CustomerOrder
 
@@ -94,14 +94,8 @@ def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """rows carry ``b_id`` plus every column of MUTABLE_COLUMNS."""
-    if rows:
-        session.execute(
-            update(T)
-            .where(T.c.id == bindparam("b_id"))
-            .values({col: bindparam(col) for col in MUTABLE_COLUMNS}),
-            list(rows),
-        )
+    """rows carry ``id`` plus every column of MUTABLE_COLUMNS."""
+    update_rows(session, T, rows)
 
 
 def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:

@@ -163,7 +163,7 @@ def recompute_profile(
     after = stat_values(state, settings, currency, row.updated_at)
     if after != before:
         after_now = stat_values(state, settings, currency, now)
-        profiles_repo.update_many(session, [{"b_id": row.id, **after_now}])
+        profiles_repo.update_many(session, [{"id": row.id, **after_now}])
     return before, after
 
 
@@ -191,7 +191,7 @@ def unmerge(
     state = ProfileState.from_row(restored)
     state.status, state.merged_into_id = "active", None
     profiles_repo.update_many(
-        session, [{"b_id": merged_id, **stat_values(state, settings, currency, now)}]
+        session, [{"id": merged_id, **stat_values(state, settings, currency, now)}]
     )
     for pid in (merged_id, holder.id):
         row = profiles_repo.get(session, brand_id=brand_id, profile_id=pid)

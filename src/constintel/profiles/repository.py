@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from constintel.db.bulk import insert_rows
+from constintel.db.bulk import insert_rows, update_rows
 from constintel.db.chunks import chunked
 from constintel.identity.models import CustomerIdentifier
 from constintel.orders.models import CustomerOrder
@@ -125,14 +125,8 @@ def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """rows carry ``b_id`` plus every column of STAT_COLUMNS."""
-    if rows:
-        session.execute(
-            update(P)
-            .where(P.c.id == bindparam("b_id"))
-            .values({col: bindparam(col) for col in STAT_COLUMNS}),
-            list(rows),
-        )
+    """rows carry ``id`` plus every column of STAT_COLUMNS."""
+    update_rows(session, P, rows)
 
 
 def redirect_merged(session: Session, *, from_profile: str, to_profile: str) -> list[str]:

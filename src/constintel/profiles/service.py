@@ -151,7 +151,7 @@ def approve_request(
         )
     profiles_repo.update_many(
         session,
-        [{"b_id": s.id, **stat_values(s, settings, brand.currency, now)} for s in states],
+        [{"id": s.id, **stat_values(s, settings, brand.currency, now)} for s in states],
     )
     profiles_repo.update_request(
         session, request_id=request.id, status="approved", decided_at=now, decided_by=actor
