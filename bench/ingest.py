@@ -107,8 +107,9 @@ def raw_sqlite(path: Path, db: Path) -> float:
 def raw_postgres(path: Path, url: str) -> float:
     with psycopg.connect(url) as conn:
         conn.execute(
-            "CREATE TABLE raw_event (id text PRIMARY KEY, source text, topic text, event_type text,"
-            " payload jsonb, dedupe_key text UNIQUE, occurred_at timestamptz, created_at timestamptz)"
+            "CREATE TABLE raw_event (id text PRIMARY KEY, source text, topic text,"
+            " event_type text, payload jsonb, dedupe_key text UNIQUE,"
+            " occurred_at timestamptz, created_at timestamptz)"
         )
         conn.commit()
         started = time.perf_counter()
@@ -154,9 +155,10 @@ def drop_postgres(name: str) -> None:
 
 def report(backend: str, events: int, seconds: float, peak_kib: int, raw_seconds: float) -> str:
     rate, raw_rate = events / seconds, events / raw_seconds
+    raw_kind = "executemany" if backend == "sqlite" else "COPY"
     return (
         f"{backend:<10} {events:>10,} events  import {rate:>9,.0f} events/s ({seconds:7.1f} s)  "
-        f"peak RSS {peak_kib / 1024:7.1f} MiB  |  raw {'executemany' if backend == 'sqlite' else 'COPY'} "
+        f"peak RSS {peak_kib / 1024:7.1f} MiB  |  raw {raw_kind} "
         f"{raw_rate:>9,.0f} rows/s  ({rate / raw_rate:.1%} of raw)"
     )
 
