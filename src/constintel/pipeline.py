@@ -651,12 +651,13 @@ class _Writer:
         }
 
     def flush(self) -> None:
-        self._move_stored_rows()
+        # New profiles first: stored rows may move into one of them.
         new_profiles = [p for p in self.profiles.values() if p.is_new]
         profiles_repo.insert_many(
             self.s,
             [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles],
         )
+        self._move_stored_rows()
         identity_repo.insert_many(
             self.s, [self._ident_row(i) for i in self.idents.values() if i.is_new]
         )
@@ -750,7 +751,7 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
     result = BatchResult(received=len(envelopes))
     prepared: list[Prepared] = []
     rejected_rows: list[dict[str, Any]] = []
-    now = utcnow()
+    received = utcnow()
     for envelope in envelopes:
         try:
             prepared.append(prepare(envelope, ctx))
@@ -758,10 +759,12 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
             result.rejections.append(
                 Rejection(envelope.line_no, envelope.origin, exc.field, exc.reason)
             )
-            rejected_rows.append(_rejected_row(ctx.brand_id, envelope, exc, now))
+            rejected_rows.append(_rejected_row(ctx.brand_id, envelope, exc, received))
     result.rejected = len(rejected_rows)
 
     lock_brand(session, ctx.brand_id)
+    # After the lock: profiles created by this batch are younger than every committed one.
+    now = utcnow()
     seen = events_repo.existing_dedupe_keys(
         session, brand_id=ctx.brand_id, keys=[p.dedupe_key for p in prepared]
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from constintel.db import owned
 from constintel.db.bulk import insert_rows, update_rows
 from constintel.db.chunks import chunked
 from constintel.orders.models import CustomerOrder
@@ -98,22 +99,6 @@ def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     update_rows(session, T, rows)
 
 
-def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
-    ids = list(session.scalars(select(T.c.id).where(T.c.customer_profile_id == from_profile)).all())
-    if ids:
-        session.execute(
-            update(T)
-            .where(T.c.customer_profile_id == from_profile)
-            .values(customer_profile_id=to_profile)
-        )
-    return ids
-
-
-def assign(session: Session, *, ids: Sequence[str], profile_id: str | None) -> None:
-    for chunk in chunked(ids):
-        session.execute(update(T).where(T.c.id.in_(chunk)).values(customer_profile_id=profile_id))
-
-
 def get_ids_unattached(session: Session, *, ids: Sequence[str]) -> list[str]:
     return list(
         session.scalars(
@@ -122,24 +107,17 @@ def get_ids_unattached(session: Session, *, ids: Sequence[str]) -> list[str]:
     )
 
 
+def move_to_profile(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
+    return owned.move_to_profile(session, T, from_profile=from_profile, to_profile=to_profile)
+
+
+def assign(session: Session, *, ids: Sequence[str], profile_id: str | None) -> None:
+    owned.assign(session, T, ids=ids, profile_id=profile_id)
+
+
 def ids_by_owner(session: Session, *, owners: Sequence[str]) -> dict[str, list[str]]:
-    """Row ids per owning profile, for the given owners."""
-    found: dict[str, list[str]] = {}
-    for chunk in chunked(owners):
-        rows = session.execute(
-            select(T.c.customer_profile_id, T.c.id).where(T.c.customer_profile_id.in_(chunk))
-        ).all()
-        for owner, row_id in rows:
-            found.setdefault(owner, []).append(row_id)
-    return found
+    return owned.ids_by_owner(session, T, owners=owners)
 
 
 def reassign_owners(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
-    """moves: {"b_from": profile id, "b_to": profile id}; every row of b_from goes to b_to."""
-    if moves:
-        session.execute(
-            update(T)
-            .where(T.c.customer_profile_id == bindparam("b_from"))
-            .values(customer_profile_id=bindparam("b_to")),
-            list(moves),
-        )
+    owned.reassign_owners(session, T, moves)

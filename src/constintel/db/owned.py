@@ -1,0 +1,62 @@
+"""SQL shared by every table whose rows belong to a profile (``customer_profile_id``):
+identifiers, orders and events move together when profiles merge, unmerge or get linked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from constintel.db.chunks import chunked
+
+__all__ = ["assign", "ids_by_owner", "move_to_profile", "reassign_owners"]
+
+
+def ids_by_owner(session: Session, table: Table, *, owners: Sequence[str]) -> dict[str, list[str]]:
+    """Row ids per owning profile, for the given owners."""
+    found: dict[str, list[str]] = {}
+    for chunk in chunked(owners):
+        rows = session.execute(
+            select(table.c.customer_profile_id, table.c.id).where(
+                table.c.customer_profile_id.in_(chunk)
+            )
+        ).all()
+        for owner, row_id in rows:
+            found.setdefault(owner, []).append(row_id)
+    return found
+
+
+def reassign_owners(session: Session, table: Table, moves: Sequence[Mapping[str, str]]) -> None:
+    """moves: {"b_from": profile id, "b_to": profile id}; every row of b_from goes to b_to."""
+    if moves:
+        session.execute(
+            update(table)
+            .where(table.c.customer_profile_id == bindparam("b_from"))
+            .values(customer_profile_id=bindparam("b_to")),
+            list(moves),
+        )
+
+
+def move_to_profile(
+    session: Session, table: Table, *, from_profile: str, to_profile: str
+) -> list[str]:
+    """Move every row of one profile to another; returns the moved ids."""
+    ids = list(
+        session.scalars(select(table.c.id).where(table.c.customer_profile_id == from_profile)).all()
+    )
+    if ids:
+        session.execute(
+            update(table)
+            .where(table.c.customer_profile_id == from_profile)
+            .values(customer_profile_id=to_profile)
+        )
+    return ids
+
+
+def assign(session: Session, table: Table, *, ids: Sequence[str], profile_id: str | None) -> None:
+    """Give the rows ``ids`` to ``profile_id`` (None: unattached)."""
+    for chunk in chunked(ids):
+        session.execute(
+            update(table).where(table.c.id.in_(chunk)).values(customer_profile_id=profile_id)
+        )
