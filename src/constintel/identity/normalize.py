@@ -87,6 +87,9 @@ JUNK_EMAIL_LOCAL_PARTS = frozenset(
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NON_DIGITS = re.compile(r"\D")
 _LETTERS = re.compile(r"[A-Za-z]")
+# Regions whose national numbers are the 10 NANP digits (country code 1).
+_NANP_REGIONS = frozenset({"US", "CA", "PR", "VI", "GU", "AS", "MP", "BS", "BB", "JM", "TT", "DO"})
+_NANP_NATIONAL = 10
 _MIN_PHONE_DIGITS = 7
 PHONE_CACHE_SIZE = 262_144
 
@@ -134,7 +137,15 @@ def normalize_phone(raw: str, region: str) -> tuple[str, bool] | None:
     digits = _NON_DIGITS.sub("", text)
     if _is_junk_digits(digits):
         return None
-    return _parse_phone(("+" if text.startswith("+") else "") + digits, region)
+    if text.startswith("+"):
+        return _parse_phone("+" + digits, region)
+    if region in _NANP_REGIONS and (
+        len(digits) == _NANP_NATIONAL or (len(digits) == _NANP_NATIONAL + 1 and digits[0] == "1")
+    ):
+        # North American numbering: 10 national digits, optionally after the country code 1,
+        # so every national spelling shares the cache entry of its E.164 form.
+        return _parse_phone("+1" + digits[-_NANP_NATIONAL:], region)
+    return _parse_phone(digits, region)
 
 
 @lru_cache(maxsize=PHONE_CACHE_SIZE)
