@@ -78,3 +78,12 @@ def test_brand_junk_additions_are_normalized_like_input() -> None:
     assert normalize_identifiers(raw, region="US", junk=junk) == [
         Identifier("phone", "+12125550101", True)
     ]
+
+
+def test_a_junk_email_takes_its_platform_customer_id_with_it() -> None:
+    raw = [
+        RawIdentifier("email", "test@test.com"),
+        RawIdentifier("shopify_customer_id", "5000000000003"),
+        RawIdentifier("phone", "(212) 555-0199"),
+    ]
+    assert normalize_identifiers(raw, region="US") == [Identifier("phone", "+12125550199", True)]

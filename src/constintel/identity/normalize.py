@@ -92,6 +92,7 @@ _NANP_REGIONS = frozenset({"US", "CA", "PR", "VI", "GU", "AS", "MP", "BS", "BB",
 _NANP_NATIONAL = 10
 _MIN_PHONE_DIGITS = 7
 PHONE_CACHE_SIZE = 262_144
+PLATFORM_CUSTOMER_ID_SUFFIX = "_customer_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +184,22 @@ class JunkList:
 def normalize_identifiers(
     raw: Iterable[RawIdentifier], *, region: str, junk: JunkList | None = None
 ) -> list[Identifier]:
-    """Normalize, drop junk and duplicates; order of first appearance is kept."""
+    """Normalize, drop junk and duplicates; order of first appearance is kept.
+
+    When a payload's email is junk, its platform customer id (``shopify_customer_id``, ...) is
+    dropped too: platforms file every order typed with ``test@test.com`` under one customer
+    record, so that id is as shared as the email.
+    """
     out: list[Identifier] = []
     seen: set[tuple[str, str]] = set()
+    junk_email = False
     for item in raw:
         kind = item.kind
         ident: Identifier | None
         if kind == "email":
             value = normalize_email(item.value)
             if value is None or (junk is not None and value in junk.emails):
+                junk_email = True  # "" and "none" too: the record is keyed by nothing
                 continue
             ident = Identifier("email", value)
         elif kind == "phone":
@@ -210,4 +218,6 @@ def normalize_identifiers(
         if key not in seen:
             seen.add(key)
             out.append(ident)
+    if junk_email:
+        out = [i for i in out if not i.kind.endswith(PLATFORM_CUSTOMER_ID_SUFFIX)]
     return out

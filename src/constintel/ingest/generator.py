@@ -81,7 +81,8 @@ Stream properties
 * Streaming: memory is bounded by what is still pending (orders with lifecycle events to come,
   about a month for late refunds, and the browsing of the next day) plus 4 bytes per order for
   the returning-customer draw. It grows with orders *per day*, never with the length of the
-  stream: about 90 MB peak at 1,000,000 orders over 90 days.
+  stream: at 1,000,000 orders over 90 days (3.04 M envelopes) the Python heap stays flat at
+  55-62 MB (tracemalloc peak 61.5 MB; process RSS 80 MB).
 * Volume: with the defaults about 3.1 envelopes per order. Per 1,000 orders (seed 0): Shopify
   560 ``orders/create``, 145 ``orders/paid``, 482 ``orders/updated``, 38 ``refunds/create``,
   15 ``orders/cancelled``; WooCommerce 143 ``order.created``, 143 ``order.updated``; POS 212;

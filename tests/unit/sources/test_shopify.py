@@ -436,3 +436,23 @@ def test_bad_input_names_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(PayloadError) as info:
         shopify.normalize(body)
     assert info.value.field == field
+
+
+def test_anonymous_customer_record_is_no_identifier() -> None:
+    """Shopify files email-less orders under one customer record; its id must not link."""
+    from constintel.ingest.sources import shopify
+
+    body = {
+        "id": 1,
+        "email": "",
+        "total_price": "5.00",
+        "currency": "USD",
+        "created_at": "2025-01-01T00:00:00Z",
+        "customer": {"id": 5000000000003, "email": "", "phone": None},
+        "line_items": [],
+    }
+    kinds = [i.kind for i in shopify.normalize(body, topic="orders/create").identifiers]
+    assert "shopify_customer_id" not in kinds
+    body["customer"] = {"id": 5000000000003, "email": None, "phone": "+12125550199"}
+    kinds = [i.kind for i in shopify.normalize(body, topic="orders/create").identifiers]
+    assert "shopify_customer_id" in kinds

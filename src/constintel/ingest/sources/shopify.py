@@ -262,7 +262,12 @@ def _order_identifiers(
         if address is not None:
             country = country_hint(address.get("country_code"))
             ids.add("phone", address.get("phone"), join(path, "phone"), country)
-    ids.add("shopify_customer_id", customer.get("id"), join(customer_path, "id"))
+    # A customer record with neither email nor phone is an anonymous bucket (Shopify files
+    # email-less draft and junk orders under one): its id is no evidence of a person.
+    if text(customer.get("email"), join(customer_path, "email")) or text(
+        customer.get("phone"), join(customer_path, "phone")
+    ):
+        ids.add("shopify_customer_id", customer.get("id"), join(customer_path, "id"))
     ids.add("cart_token", body.get("cart_token"), join(base, "cart_token"))
 
     properties: dict[str, Any] = {}
