@@ -302,53 +302,55 @@ class _Writer:
         return profile
 
     # -- processing ----------------------------------------------------------------------
-    def process(self, item: Prepared) -> None:
-        event = item.event
-        order = self.orders.get((event.source, event.order.external_id)) if event.order else None
-        matches: list[tuple[str, str]] = []
+    def _hits(
+        self, identifiers: Sequence[Identifier], order: _Order | None
+    ) -> tuple[list[Identifier], list[tuple[str, str, str]]]:
+        """(identifiers that may link, [(kind, value, live profile id)] of those already known),
+        plus the profile of the order the event is about."""
         usable: list[Identifier] = []
-        for ident in item.identifiers:
+        hits: list[tuple[str, str, str]] = []
+        for ident in identifiers:
             existing = self.idents.get((ident.kind, ident.value))
             if existing is not None and existing.shared:
                 continue
             usable.append(ident)
             if existing is not None:
-                matches.append((ident.kind, self.resolve(existing.profile_id).id))
+                hits.append((ident.kind, ident.value, self.resolve(existing.profile_id).id))
         if order is not None and order.row["customer_profile_id"] is not None:
-            matches.append(("order", self.resolve(order.row["customer_profile_id"]).id))
-        shared_notes = self._apply_sharing_caps(usable, matches)
+            owner = self.resolve(order.row["customer_profile_id"]).id
+            hits.append(("order", str(order.row["external_id"]), owner))
+        return usable, hits
+
+    def process(self, item: Prepared) -> None:
+        event = item.event
+        order = self.orders.get((event.source, event.order.external_id)) if event.order else None
+        first_request = len(self.requests)
+        usable, hits = self._hits(item.identifiers, order)
+        shared_notes = self._apply_sharing_caps(usable, [(k, pid) for k, _, pid in hits])
         if shared_notes:
             shared_keys = {(k, v) for k, v, _ in shared_notes}
-            usable = [i for i in usable if (i.kind, i.value) not in shared_keys]
-            matches = [
-                (kind, self.resolve(self.idents[(kind, value)].profile_id).id)
-                for kind, value in ((i.kind, i.value) for i in usable)
-                if (kind, value) in self.idents
-            ]
-            if order is not None and order.row["customer_profile_id"] is not None:
-                matches.append(("order", self.resolve(order.row["customer_profile_id"]).id))
+            usable, hits = self._hits(
+                [i for i in usable if (i.kind, i.value) not in shared_keys], order
+            )
 
         target: ProfileState | None = None
-        if matches or usable:
+        if hits or usable:
+            matches = [(kind, pid) for kind, _, pid in hits]
             decision = decide(matches, {pid: self.profiles[pid].age_key for _, pid in matches})
+            matched_on = [{"kind": kind, "value": value} for kind, value, _ in hits]
             if decision.action is MatchAction.CREATE:
                 target = self._new_profile()
             else:
                 assert decision.target is not None
                 target = self.profiles[decision.target]
                 if decision.action is MatchAction.MERGE:
-                    matched_on = [
-                        {"kind": i.kind, "value": i.value}
-                        for i in usable
-                        if (i.kind, i.value) in self.idents
-                    ]
                     for merged_id in decision.merge:
                         self._merge(target, self.profiles[merged_id], matched_on)
                 elif decision.action is MatchAction.REVIEW:
                     self._queue_review(
                         "too_many_matches",
                         list(decision.candidates),
-                        [{"kind": k, "value": self._value_of(k, pid)} for k, pid in matches],
+                        matched_on,
                         attached=target.id,
                         detail=f"{len(decision.candidates)} profiles matched one event; "
                         "more than 3 are never merged automatically",
@@ -391,19 +393,9 @@ class _Writer:
         self.events.append(event_row)
         if target is not None:
             self._own(target.id).events.append(event_row)
-        if self.requests and self.requests[-1]["event_id"] is None:
-            for request in self.requests:
-                if request["event_id"] is None:
-                    request["event_id"] = event_id
+        for request in self.requests[first_request:]:
+            request["event_id"] = event_id
         self.result.imported += 1
-
-    def _value_of(self, kind: str, profile_id: str) -> str:
-        if kind == "order":
-            return profile_id
-        for ident in self.idents.values():
-            if ident.kind == kind and self.resolve(ident.profile_id).id == profile_id:
-                return ident.value
-        return ""
 
     def _apply_sharing_caps(
         self, usable: Sequence[Identifier], matches: Sequence[tuple[str, str]]

@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_DATABASE_URL", "Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///constintel.db"
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 20_000
 
 
 class Settings(BaseSettings):
