@@ -53,6 +53,7 @@ from constintel.profiles.stats import (
 )
 
 __all__ = [
+    "MAX_REJECTIONS_KEPT",
     "BatchResult",
     "BrandContext",
     "Envelope",
@@ -84,6 +85,9 @@ class Rejection:
     reason: str
 
 
+MAX_REJECTIONS_KEPT = 1000
+
+
 @dataclass(slots=True)
 class BatchResult:
     received: int = 0
@@ -109,7 +113,11 @@ class BatchResult:
             "rejected",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.rejections.extend(other.rejections)
+        # Every rejection is stored (rejected_payload); a running total keeps only the first
+        # MAX_REJECTIONS_KEPT for the report, so memory stays flat whatever the file.
+        room = MAX_REJECTIONS_KEPT - len(self.rejections)
+        if room > 0:
+            self.rejections.extend(other.rejections[:room])
         # touched_profiles is per batch (downstream work is triggered per batch); a running
         # total over a million-row import would only grow.
 

@@ -61,9 +61,9 @@ def _summary(result: BatchResult, seconds: float) -> None:
     for rejection in result.rejections[:MAX_ERRORS_SHOWN]:
         where = rejection.origin or f"line {rejection.line_no}"
         err.print(f"[yellow]rejected[/] {where}: {rejection.field}: {rejection.reason}")
-    if len(result.rejections) > MAX_ERRORS_SHOWN:
+    if result.rejected > MAX_ERRORS_SHOWN:
         err.print(
-            f"... and {len(result.rejections) - MAX_ERRORS_SHOWN} more "
+            f"... and {result.rejected - MAX_ERRORS_SHOWN} more "
             "(all kept with their errors in rejected_payload; `constintel events rejected`)"
         )
 

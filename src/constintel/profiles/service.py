@@ -13,8 +13,9 @@ from constintel.brands.settings import BrandSettings
 from constintel.core.clock import utcnow
 from constintel.core.errors import ConflictError, NotFoundError
 from constintel.db.locks import lock_brand
+from constintel.events.schemas import RawIdentifier
 from constintel.identity import repository as identity_repo
-from constintel.identity.normalize import normalize_email, normalize_phone
+from constintel.identity.normalize import normalize_identifiers
 from constintel.ingest import repository as events_repo
 from constintel.orders import repository as orders_repo
 from constintel.profiles import merges
@@ -30,6 +31,7 @@ __all__ = [
     "link_event",
     "list_requests",
     "list_top",
+    "normalize_lookup",
     "read",
     "recompute_all",
     "reject_request",
@@ -44,19 +46,10 @@ def _settings(brand: Brand) -> BrandSettings:
 
 def normalize_lookup(brand: Brand, kind: str, value: str) -> str:
     """Normalize a look-up value exactly as ingestion does, so any formatting finds it."""
-    if kind == "email":
-        email = normalize_email(value)
-        if email is None:
-            raise NotFoundError(f"{value!r} is not a usable email")
-        return email
-    if kind == "phone":
-        phone = normalize_phone(value, brand.default_region)
-        if phone is None:
-            raise NotFoundError(f"{value!r} is not a usable phone number")
-        return phone[0]
-    if kind == "loyalty_id":
-        return value.strip().upper()
-    return value.strip()
+    found = normalize_identifiers([RawIdentifier(kind, value)], region=brand.default_region)
+    if not found:
+        raise NotFoundError(f"{value!r} is not a usable {kind}")
+    return found[0].value
 
 
 def find_by_identifier(session: Session, *, brand: Brand, kind: str, value: str) -> Any:
