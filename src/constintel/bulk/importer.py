@@ -16,6 +16,7 @@ from constintel.bulk.reader import BadLine
 from constintel.core.clock import utcnow
 from constintel.core.config import DEFAULT_BATCH_SIZE
 from constintel.core.ids import new_id
+from constintel.db.maintenance import analyze_write_tables, should_analyze
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
 from constintel.pipeline import BatchResult, BrandContext, Envelope, Rejection, ingest_batch
@@ -33,6 +34,7 @@ def import_envelopes(
 ) -> BatchResult:
     total = BatchResult()
     iterator = iter(items)
+    batches = 0
     while True:
         chunk = list(islice(iterator, batch_size))
         if not chunk:
@@ -68,6 +70,9 @@ def import_envelopes(
             Rejection(line.line_no, line.origin, line.field, line.reason) for line in bad
         )
         total.add(result)
+        batches += 1
+        if should_analyze(batches):
+            analyze_write_tables(engine)
         if on_batch is not None:
             on_batch(result)
     return total
