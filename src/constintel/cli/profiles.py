@@ -109,7 +109,8 @@ def list_profiles(
         )
         return
     table = Table(title=f"Top {top} profiles by lifetime value ({currency})")
-    for col in ("id", "email", "phone", "lifetime value", "orders", "strength", "last order"):
+    table.add_column("id", no_wrap=True)
+    for col in ("email", "phone", "lifetime value", "orders", "strength", "last order"):
         table.add_column(
             col, justify="right" if col in ("lifetime value", "orders", "strength") else "left"
         )
@@ -122,7 +123,7 @@ def list_profiles(
             str(r.lifetime_value),
             str(r.total_orders),
             f"{r.profile_strength}%",
-            str(r.last_order_at or "-"),
+            r.last_order_at.date().isoformat() if r.last_order_at else "-",
         )
     console.print(table)
 
