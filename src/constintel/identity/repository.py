@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from constintel.db import owned
 from constintel.db.bulk import insert_rows, update_rows
-from constintel.db.chunks import chunked
+from constintel.db.chunks import chunked, select_by_pairs
 from constintel.identity.models import CustomerIdentifier
 
 __all__ = [
@@ -28,20 +28,8 @@ T = cast(Table, CustomerIdentifier.__table__)
 
 
 def get_by_values(session: Session, *, brand_id: str, keys: Iterable[tuple[str, str]]) -> list[Any]:
-    by_kind: dict[str, list[str]] = {}
-    for kind, value in keys:
-        by_kind.setdefault(kind, []).append(value)
-    rows: list[Any] = []
-    for kind, values in by_kind.items():
-        for chunk in chunked(sorted(set(values))):
-            rows.extend(
-                session.execute(
-                    select(T).where(
-                        T.c.brand_id == brand_id, T.c.kind == kind, T.c.value.in_(chunk)
-                    )
-                ).all()
-            )
-    return rows
+    """Identifier rows for (kind, value) pairs."""
+    return select_by_pairs(session, T, brand_id=brand_id, group="kind", key="value", pairs=keys)
 
 
 def list_for_profiles(session: Session, *, brand_id: str, profile_ids: Sequence[str]) -> list[Any]:

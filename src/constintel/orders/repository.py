@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from constintel.db import owned
 from constintel.db.bulk import insert_rows, update_rows
-from constintel.db.chunks import chunked
+from constintel.db.chunks import chunked, select_by_pairs
 from constintel.orders.models import CustomerOrder
 
 __all__ = [
@@ -52,20 +52,10 @@ MUTABLE_COLUMNS = (
 def get_by_external_ids(
     session: Session, *, brand_id: str, keys: Iterable[tuple[str, str]]
 ) -> list[Any]:
-    by_source: dict[str, list[str]] = {}
-    for source, external_id in keys:
-        by_source.setdefault(source, []).append(external_id)
-    rows: list[Any] = []
-    for source, ids in by_source.items():
-        for chunk in chunked(sorted(set(ids))):
-            rows.extend(
-                session.execute(
-                    select(T).where(
-                        T.c.brand_id == brand_id, T.c.source == source, T.c.external_id.in_(chunk)
-                    )
-                ).all()
-            )
-    return rows
+    """Order rows for (source, external_id) pairs."""
+    return select_by_pairs(
+        session, T, brand_id=brand_id, group="source", key="external_id", pairs=keys
+    )
 
 
 def list_for_profile(session: Session, *, profile_id: str) -> list[Any]:
