@@ -8,12 +8,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from constintel.brands import service as brands
 from constintel.bulk.importer import import_envelopes
-from constintel.bulk.reader import FORMATS, BadLine, read_file
+from constintel.bulk.reader import FORMATS, BadLine, detect_format, read_file
 from constintel.core.clock import utcnow
 from constintel.core.config import DEFAULT_BATCH_SIZE
 from constintel.core.errors import ConstIntelError, NotFoundError
@@ -68,6 +75,20 @@ def _summary(result: BatchResult, seconds: float) -> None:
         )
 
 
+def _count_records(files: list[Path], fmt: str | None) -> int | None:
+    """Records in line-based files (for the progress bar's total); None if any is JSON."""
+    total = 0
+    for path in files:
+        kind = fmt or detect_format(path)
+        if kind == "json":
+            return None
+        with path.open("rb") as fh:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        if kind == "csv":
+            total -= 1  # the header
+    return total
+
+
 def _run_import(
     ctx: BrandContext,
     items: Iterable[Envelope | BadLine],
@@ -81,6 +102,7 @@ def _run_import(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
         disable=quiet,
         transient=True,
@@ -141,7 +163,8 @@ def import_files(
             for path in files:
                 yield from read_file(path, source=source, topic=topic, fmt=fmt)
 
-        result = _run_import(ctx, items(), None, batch_size, quiet)
+        total = None if quiet else _count_records(files, fmt)
+        result = _run_import(ctx, items(), total, batch_size, quiet)
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
     if result.imported == 0 and result.rejected > 0:
