@@ -760,6 +760,10 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
                 Rejection(envelope.line_no, envelope.origin, exc.field, exc.reason)
             )
             rejected_rows.append(_rejected_row(ctx.brand_id, envelope, exc, received))
+        except Exception as exc:  # a bug in an adapter must not take the batch down with it
+            error = PayloadError("", f"internal error while normalizing ({exc!r}); kept for replay")
+            result.rejections.append(Rejection(envelope.line_no, envelope.origin, "", error.reason))
+            rejected_rows.append(_rejected_row(ctx.brand_id, envelope, error, received))
     result.rejected = len(rejected_rows)
 
     lock_brand(session, ctx.brand_id)

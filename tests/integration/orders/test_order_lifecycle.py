@@ -195,3 +195,23 @@ def test_order_in_another_currency_is_rejected_and_kept(engine, ctx, ingest) -> 
     from constintel.ingest.models import RejectedPayload
 
     assert count(engine, ctx, RejectedPayload) == 1
+
+
+def test_an_adapter_bug_rejects_one_payload_not_the_batch(engine, ctx, ingest, monkeypatch) -> None:
+    from constintel.ingest import sources
+
+    real = sources.NORMALIZERS["api"]
+
+    def flaky(payload: Any, **kwargs: Any) -> Any:
+        if payload.get("boom"):
+            raise KeyError("boom")
+        return real(payload, **kwargs)
+
+    monkeypatch.setitem(sources.NORMALIZERS, "api", flaky)
+    result = ingest(("api", None, {"boom": True}), ("shopify", "orders/create", order()))
+    assert (result.imported, result.rejected) == (1, 1)
+    assert "internal error" in result.rejections[0].reason
+    assert ltv(engine, ctx) == (Decimal("89.99"), 1)
+    from constintel.ingest.models import RejectedPayload
+
+    assert count(engine, ctx, RejectedPayload) == 1
