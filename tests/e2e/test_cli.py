@@ -211,3 +211,70 @@ def test_helpful_errors(cli_url: str, tmp_path: Path) -> None:
     assert "exactly one of" in both.stderr
     bad_source = run(cli_url, "import", str(tmp_path), "--source", "ebay", check=False)
     assert bad_source.returncode == 2
+
+
+def test_review_approve_and_unmerge_through_the_cli(cli_url: str, tmp_path: Path) -> None:
+    brand = f"b-{os.urandom(4).hex()}"
+    run(cli_url, "brands", "create", brand)
+
+    def purchase(order_id: str, total: str, day: int, **ids: Any) -> str:
+        return json.dumps(
+            {
+                "source": "api",
+                "payload": {
+                    "event_type": "purchase",
+                    "occurred_at": f"2025-01-{day:02d}T12:00:00Z",
+                    "order": {"order_id": order_id, "total": total},
+                    **ids,
+                },
+            }
+        )
+
+    first = tmp_path / "four.jsonl"
+    first.write_text(
+        "\n".join(
+            [
+                purchase("o1", "10.00", 1, email="one@shop.com"),
+                purchase("o2", "20.00", 2, email="two@shop.com"),
+                purchase("o3", "30.00", 3, phone="+1 212 555 0103"),
+                purchase("o4", "40.00", 4, loyalty_id="L-4"),
+            ]
+        )
+        + "\n"
+    )
+    run(cli_url, "import", str(first), "--brand", brand, "-q")
+    before = {
+        k: show(cli_url, f"--{k}", v, "--brand", brand)
+        for k, v in (("email", "two@shop.com"), ("phone", "2125550103"), ("loyalty-id", "L-4"))
+    }
+    second = tmp_path / "bridge.jsonl"
+    second.write_text(
+        purchase(
+            "o5",
+            "5.00",
+            5,
+            email="one@shop.com",
+            phone="2125550103",
+            loyalty_id="L-4",
+            identifiers={"email": "two@shop.com"},
+        )
+        + "\n"
+    )
+    run(cli_url, "import", str(second), "--brand", brand, "-q")
+    [item] = json.loads(run(cli_url, "review", "list", "--json", "--brand", brand).stdout)
+    assert item["reason"] == "too_many_matches"
+    assert len(item["profile_ids"]) == 4
+    before["phone"] = show(cli_url, "--phone", "2125550103", "--brand", brand)  # got o5
+
+    run(cli_url, "review", "approve", item["id"], "--brand", brand)
+    merged = show(cli_url, "--loyalty-id", "L-4", "--brand", brand)
+    assert merged["lifetime_value"] == "105.00"
+    assert merged["total_orders"] == 5
+    assert len(merged["merged_from"]) == 3
+    assert json.loads(run(cli_url, "review", "list", "--json", "--brand", brand).stdout) == []
+
+    for merged_id in merged["merged_from"]:
+        run(cli_url, "profiles", "unmerge", merged_id, "--brand", brand)
+    for key, value in (("email", "two@shop.com"), ("phone", "2125550103"), ("loyalty-id", "L-4")):
+        assert show(cli_url, f"--{key}", value, "--brand", brand) == before[key]
+    assert show(cli_url, "--email", "one@shop.com", "--brand", brand)["lifetime_value"] == "10.00"
