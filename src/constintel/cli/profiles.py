@@ -109,11 +109,14 @@ def list_profiles(
         )
         return
     table = Table(title=f"Top {top} profiles by lifetime value ({currency})")
-    table.add_column("id", no_wrap=True)
-    for col in ("email", "phone", "lifetime value", "orders", "strength", "last order"):
-        table.add_column(
-            col, justify="right" if col in ("lifetime value", "orders", "strength") else "left"
-        )
+    # Narrow terminals fold ids and contact details over lines; amounts are never cut.
+    for col in ("id", "email", "phone"):
+        table.add_column(col, overflow="fold")
+    widest = max((len(str(r.lifetime_value)) for r in rows), default=5)
+    table.add_column("lifetime value", justify="right", no_wrap=True, min_width=widest)
+    table.add_column("orders", justify="right", no_wrap=True)
+    table.add_column("strength", justify="right", no_wrap=True)
+    table.add_column("last order", no_wrap=True, min_width=10)
     for r in rows:
         ids = r.identifiers or {}
         table.add_row(
