@@ -1,5 +1,5 @@
 """``python -m constintel`` runs the CLI."""
 
-from constintel.cli.main import app
+from constintel.cli.main import run
 
-app()
+run()

@@ -211,6 +211,12 @@ def test_helpful_errors(cli_url: str, tmp_path: Path) -> None:
     assert "exactly one of" in both.stderr
     bad_source = run(cli_url, "import", str(tmp_path), "--source", "ebay", check=False)
     assert bad_source.returncode == 2
+    unreachable = run(
+        "postgresql://root@127.0.0.1:5432/no_such_database_x", "profiles", "list", check=False
+    )
+    assert unreachable.returncode == 1
+    assert "error: cannot use the database" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
 
 
 def test_review_approve_and_unmerge_through_the_cli(cli_url: str, tmp_path: Path) -> None:

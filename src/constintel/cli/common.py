@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from constintel.bootstrap import App, bootstrap
@@ -36,13 +37,21 @@ class Ctx:
     database_url: str | None = None
     _app: App | None = None
 
+    def settings(self) -> Settings:
+        settings = Settings()
+        if self.database_url:
+            settings = settings.model_copy(update={"database_url": self.database_url})
+        return settings
+
     def app(self) -> App:
+        """The application, with the schema checked (SQLite is migrated on first use)."""
         if self._app is None:
-            settings = Settings()
-            if self.database_url:
-                settings = settings.model_copy(update={"database_url": self.database_url})
-            self._app = bootstrap(settings)
+            self._app = bootstrap(self.settings())
         return self._app
+
+    def engine_unchecked(self) -> Engine:
+        """An engine for schema commands, which must work before the schema does."""
+        return bootstrap(self.settings(), check_schema=False).engine
 
 
 state = Ctx()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from constintel import __version__
 from constintel.brands import service as brands
@@ -13,11 +14,11 @@ from constintel.core.errors import ConstIntelError
 from constintel.db import migrate
 from constintel.db.session import transaction
 
-from .common import console, fail, state
+from .common import console, err, fail, state
 from .ingest import generate_orders, import_files
 from .profiles import events_app, profiles_app, review_app, stats_app
 
-__all__ = ["app"]
+__all__ = ["app", "run"]
 
 app = typer.Typer(
     help="ConstIntel: every order and transaction resolved to one exact customer profile.",
@@ -54,13 +55,7 @@ def db_upgrade() -> None:
     """Migrate the database to the latest schema (needed once per release on PostgreSQL;
     SQLite is migrated automatically)."""
     try:
-        from constintel.bootstrap import bootstrap
-        from constintel.core.config import Settings
-
-        settings = Settings()
-        if state.database_url:
-            settings = settings.model_copy(update={"database_url": state.database_url})
-        engine = bootstrap(settings, check_schema=False).engine
+        engine = state.engine_unchecked()
         migrate.upgrade(engine)
         console.print(f"schema at {migrate.current_revision(engine)}")
     except ConstIntelError as exc:
@@ -70,13 +65,7 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the database and of the code."""
-    from constintel.bootstrap import bootstrap
-    from constintel.core.config import Settings
-
-    settings = Settings()
-    if state.database_url:
-        settings = settings.model_copy(update={"database_url": state.database_url})
-    engine = bootstrap(settings, check_schema=False).engine
+    engine = state.engine_unchecked()
     console.print(
         f"database: {migrate.current_revision(engine)}  code: {migrate.head_revision(engine)}"
     )
@@ -120,3 +109,13 @@ app.add_typer(events_app, name="events")
 app.add_typer(stats_app, name="stats")
 app.add_typer(db_app, name="db")
 app.add_typer(brands_app, name="brands")
+
+
+def run() -> None:
+    """The console entry point: the app, with database connection failures reported in one
+    line instead of a traceback."""
+    try:
+        app()
+    except OperationalError as exc:
+        err.print(f"[bold red]error:[/] cannot use the database: {exc.orig or exc}")
+        raise SystemExit(1) from None
