@@ -42,15 +42,9 @@ def move_to_profile(
     session: Session, table: Table, *, from_profile: str, to_profile: str
 ) -> list[str]:
     """Move every row of one profile to another; returns the moved ids."""
-    ids = list(
-        session.scalars(select(table.c.id).where(table.c.customer_profile_id == from_profile)).all()
-    )
+    ids = ids_by_owner(session, table, owners=[from_profile]).get(from_profile, [])
     if ids:
-        session.execute(
-            update(table)
-            .where(table.c.customer_profile_id == from_profile)
-            .values(customer_profile_id=to_profile)
-        )
+        reassign_owners(session, table, [{"b_from": from_profile, "b_to": to_profile}])
     return ids
 
 

@@ -131,11 +131,9 @@ def update_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def redirect_merged(session: Session, *, from_profile: str, to_profile: str) -> list[str]:
     """Profiles merged earlier into ``from_profile`` now point at ``to_profile`` (flattening)."""
-    ids = list(session.scalars(select(P.c.id).where(P.c.merged_into_id == from_profile)).all())
+    ids = merged_ids_by_target(session, targets=[from_profile]).get(from_profile, [])
     if ids:
-        session.execute(
-            update(P).where(P.c.merged_into_id == from_profile).values(merged_into_id=to_profile)
-        )
+        redirect_merged_many(session, [{"b_from": from_profile, "b_to": to_profile}])
     return ids
 
 
