@@ -755,15 +755,13 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
     for envelope in envelopes:
         try:
             prepared.append(prepare(envelope, ctx))
+            continue
         except PayloadError as exc:
-            result.rejections.append(
-                Rejection(envelope.line_no, envelope.origin, exc.field, exc.reason)
-            )
-            rejected_rows.append(_rejected_row(ctx.brand_id, envelope, exc, received))
+            field_name, reason = exc.field, exc.reason
         except Exception as exc:  # a bug in an adapter must not take the batch down with it
-            error = PayloadError("", f"internal error while normalizing ({exc!r}); kept for replay")
-            result.rejections.append(Rejection(envelope.line_no, envelope.origin, "", error.reason))
-            rejected_rows.append(_rejected_row(ctx.brand_id, envelope, error, received))
+            field_name, reason = "", f"internal error while normalizing ({exc!r}); kept for replay"
+        result.rejections.append(Rejection(envelope.line_no, envelope.origin, field_name, reason))
+        rejected_rows.append(_rejected_row(ctx.brand_id, envelope, field_name, reason, received))
     result.rejected = len(rejected_rows)
 
     lock_brand(session, ctx.brand_id)
@@ -794,22 +792,20 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
 
 
 def _rejected_row(
-    brand_id: str, envelope: Envelope, exc: PayloadError, now: datetime
+    brand_id: str, envelope: Envelope, field_name: str, reason: str, now: datetime
 ) -> dict[str, Any]:
     try:
         body = orjson.dumps(envelope.payload).decode()
     except TypeError:
         body = repr(envelope.payload)
-    return {
-        "id": new_id(),
-        "brand_id": brand_id,
-        "source": envelope.source,
-        "topic": envelope.topic,
-        "body": body,
-        "error_field": exc.field,
-        "error": exc.reason,
-        "origin": envelope.origin,
-        "line_no": envelope.line_no,
-        "created_at": now,
-        "replayed_at": None,
-    }
+    return events_repo.rejected_row(
+        brand_id=brand_id,
+        source=envelope.source,
+        topic=envelope.topic,
+        body=body,
+        field=field_name,
+        reason=reason,
+        origin=envelope.origin,
+        line_no=envelope.line_no,
+        now=now,
+    )

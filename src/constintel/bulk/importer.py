@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from constintel.bulk.reader import BadLine
 from constintel.core.clock import utcnow
 from constintel.core.config import DEFAULT_BATCH_SIZE
-from constintel.core.ids import new_id
 from constintel.db.maintenance import analyze_write_tables, should_analyze
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
@@ -48,19 +47,17 @@ def import_envelopes(
                 events_repo.insert_rejected(
                     session,
                     [
-                        {
-                            "id": new_id(),
-                            "brand_id": ctx.brand_id,
-                            "source": None,
-                            "topic": None,
-                            "body": line.body,
-                            "error_field": line.field,
-                            "error": line.reason,
-                            "origin": line.origin,
-                            "line_no": line.line_no,
-                            "created_at": now,
-                            "replayed_at": None,
-                        }
+                        events_repo.rejected_row(
+                            brand_id=ctx.brand_id,
+                            source=None,
+                            topic=None,
+                            body=line.body,
+                            field=line.field,
+                            reason=line.reason,
+                            origin=line.origin,
+                            line_no=line.line_no,
+                            now=now,
+                        )
                         for line in bad
                     ],
                 )

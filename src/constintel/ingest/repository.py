@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from constintel.core.ids import new_id
 from constintel.db import owned
 from constintel.db.bulk import insert_rows
 from constintel.db.chunks import chunked
@@ -26,6 +28,7 @@ __all__ = [
     "list_unattached",
     "move_to_profile",
     "reassign_owners",
+    "rejected_row",
 ]
 
 T = cast(Table, CustomerRawEvent.__table__)
@@ -45,6 +48,34 @@ def existing_dedupe_keys(session: Session, *, brand_id: str, keys: Sequence[str]
 
 def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     insert_rows(session, T, rows)
+
+
+def rejected_row(
+    *,
+    brand_id: str,
+    source: str | None,
+    topic: str | None,
+    body: str,
+    field: str,
+    reason: str,
+    origin: str | None,
+    line_no: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A ``rejected_payload`` row: the body as received, with the field and the reason."""
+    return {
+        "id": new_id(),
+        "brand_id": brand_id,
+        "source": source,
+        "topic": topic,
+        "body": body,
+        "error_field": field,
+        "error": reason,
+        "origin": origin,
+        "line_no": line_no,
+        "created_at": now,
+        "replayed_at": None,
+    }
 
 
 def insert_rejected(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
