@@ -5,12 +5,12 @@
              -> statistics (incremental) -> rows written, one transaction per batch
 
 A batch is one transaction. Everything the batch touches (identifiers, orders, profiles) is
-read with a handful of IN-queries up front, the events are applied in order to that in-memory
-state, and the result is written back with executemany. On PostgreSQL the write phase holds a
-transaction-scoped advisory lock per brand, so concurrent writers (webhook replicas, several
-imports) serialize per brand and can neither create two profiles for one new customer nor lose
-an update to a shared profile; the unique constraints on identifiers, orders and dedupe keys
-back that up. Parsing and normalization happen before the lock.
+read with a handful of IN-queries up front, the events are applied in order to that
+in-memory state, and the result is written back in bulk (executemany on SQLite, COPY on
+PostgreSQL). The write phase holds the brand's write lock (``db.locks``), so concurrent
+writers (webhook replicas, several imports) serialize per brand and can neither create two
+profiles for one new customer nor lose an update to a shared profile; the unique constraints
+on identifiers, orders and dedupe keys back that up. Parsing and normalization happen before the lock.
 
 A payload that cannot be parsed is rejected with the field and the reason and kept in
 ``rejected_payload``; it never blocks the rest of the batch.
@@ -233,11 +233,13 @@ class _PendingMerge:
 class _Writer:
     """Applies prepared events to the batch's in-memory state, then writes it back."""
 
-    def __init__(self, session: Session, ctx: BrandContext, now: datetime) -> None:
+    def __init__(
+        self, session: Session, ctx: BrandContext, now: datetime, result: BatchResult
+    ) -> None:
         self.s = session
         self.ctx = ctx
         self.now = now
-        self.result = BatchResult()
+        self.result = result  # counts go straight into the batch's result
         self.idents: dict[tuple[str, str], _Ident] = {}
         self.orders: dict[tuple[str, str], _Order] = {}
         self.profiles: dict[str, ProfileState] = {}
@@ -550,7 +552,8 @@ class _Writer:
     def _move_stored_rows(self) -> None:
         """Apply the batch's merges to rows already in the database: one SELECT to record
         exactly which rows each merge moved (for unmerge) and one executemany UPDATE per
-        table. Runs before this batch's own rows are written."""
+        table. Runs after the batch's new profiles are inserted (a stored row may move into
+        one of them) and before its other rows are written."""
         if not self.pending_merges:
             return
         covered = sorted(set().union(*(m.covers for m in self.pending_merges)))
@@ -778,16 +781,13 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
         seen.add(item.dedupe_key)
         fresh.append(item)
 
-    writer = _Writer(session, ctx, now)
+    writer = _Writer(session, ctx, now, result)
     writer.load(fresh)
     for item in fresh:
         writer.process(item)
     writer.flush()
     events_repo.insert_rejected(session, rejected_rows)
-    done = writer.result
-    for name in ("imported", "unattached", "created_profiles", "merges", "reviews"):
-        setattr(result, name, getattr(done, name))
-    result.touched_profiles = {writer.resolve(pid).id for pid in done.touched_profiles}
+    result.touched_profiles = {writer.resolve(pid).id for pid in result.touched_profiles}
     return result
 
 
