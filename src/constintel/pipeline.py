@@ -10,7 +10,8 @@ in-memory state, and the result is written back in bulk (executemany on SQLite, 
 PostgreSQL). The write phase holds the brand's write lock (``db.locks``), so concurrent
 writers (webhook replicas, several imports) serialize per brand and can neither create two
 profiles for one new customer nor lose an update to a shared profile; the unique constraints
-on identifiers, orders and dedupe keys back that up. Parsing and normalization happen before the lock.
+on identifiers, orders and dedupe keys back that up. Parsing and normalization happen before
+the lock.
 
 A payload that cannot be parsed is rejected with the field and the reason and kept in
 ``rejected_payload``; it never blocks the rest of the batch.
