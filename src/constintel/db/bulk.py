@@ -87,32 +87,47 @@ def _converter(column_type: Any, dialect: str) -> Converter:
     return _identity
 
 
+def _converted(
+    table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]], dialect: str
+) -> list[tuple[Any, ...]]:
+    """The rows as driver-ready tuples, in ``names`` order, each value converted once."""
+    pairs = [(name, _converter(table.c[name].type, dialect)) for name in names]
+    return [tuple(conv(row[name]) for name, conv in pairs) for row in rows]
+
+
+def _copy(
+    cur: Any, table_name: str, names: Sequence[str], values: Sequence[tuple[Any, ...]]
+) -> None:
+    col_list = ", ".join(f'"{n}"' for n in names)
+    with cur.copy(f'COPY "{table_name}" ({col_list}) FROM STDIN') as copy:
+        for value in values:
+            copy.write_row(value)
+
+
+def _executemany(raw: Any, sql: str, values: Sequence[tuple[Any, ...]]) -> None:
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(sql, values)
+    finally:
+        cursor.close()
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts keyed by column name, every column present) into ``table``."""
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect.name
-    columns = [c for c in table.columns if c.name in rows[0]]
-    names = [c.name for c in columns]
-    converters = [_converter(c.type, dialect) for c in columns]
-    pairs = list(zip(names, converters, strict=True))
-    values = [tuple(conv(row[name]) for name, conv in pairs) for row in rows]
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    values = _converted(table, names, rows, dialect)
     raw: Any = connection.connection.dbapi_connection
-    col_list = ", ".join(f'"{n}"' for n in names)
     if dialect == "postgresql":
-        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({col_list}) FROM STDIN') as copy:
-            for value in values:
-                copy.write_row(value)
+        with raw.cursor() as cur:
+            _copy(cur, table.name, names, values)
         return
+    col_list = ", ".join(f'"{n}"' for n in names)
     placeholders = ", ".join("?" for _ in names)
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(
-            f'INSERT INTO "{table.name}" ({col_list}) VALUES ({placeholders})', values
-        )
-    finally:
-        cursor.close()
+    _executemany(raw, f'INSERT INTO "{table.name}" ({col_list}) VALUES ({placeholders})', values)
 
 
 def update_rows(
@@ -128,10 +143,7 @@ def update_rows(
     connection = session.connection()
     dialect = connection.dialect.name
     names = [n for n in rows[0] if n != key]
-    columns = [table.c[n] for n in [key, *names]]
-    converters = [_converter(c.type, dialect) for c in columns]
-    pairs = list(zip([key, *names], converters, strict=True))
-    values = [tuple(conv(row[name]) for name, conv in pairs) for row in rows]
+    values = _converted(table, [key, *names], rows, dialect)
     raw: Any = connection.connection.dbapi_connection
     if dialect == "postgresql":
         tmp = f"_upd_{table.name}"
@@ -143,9 +155,7 @@ def update_rows(
                 f'CREATE TEMP TABLE "{tmp}" ON COMMIT DROP AS '
                 f'SELECT {col_list} FROM "{table.name}" WITH NO DATA'
             )
-            with cur.copy(f'COPY "{tmp}" ({col_list}) FROM STDIN') as copy:
-                for value in values:
-                    copy.write_row(value)
+            _copy(cur, tmp, [key, *names], values)
             sets = ", ".join(f'"{n}" = s."{n}"' for n in names)
             cur.execute(
                 f'UPDATE "{table.name}" t SET {sets} FROM "{tmp}" s WHERE t."{key}" = s."{key}"'
@@ -153,8 +163,4 @@ def update_rows(
         return
     sets = ", ".join(f'"{n}" = ?' for n in names)
     ordered = [(*value[1:], value[0]) for value in values]
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', ordered)
-    finally:
-        cursor.close()
+    _executemany(raw, f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', ordered)
