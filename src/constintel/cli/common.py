@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,17 @@ from constintel.core.config import Settings
 from constintel.core.errors import ConstIntelError
 from constintel.db.session import transaction
 
-__all__ = ["BrandOpt", "Ctx", "console", "err", "fail", "print_json", "session_for", "state"]
+__all__ = [
+    "BrandOpt",
+    "Ctx",
+    "console",
+    "emit",
+    "err",
+    "fail",
+    "print_json",
+    "session_for",
+    "state",
+]
 
 console = Console()
 err = Console(stderr=True)
@@ -76,3 +87,18 @@ def session_for(brand_ref: str | None) -> Iterator[tuple[Session, Brand]]:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def emit(
+    data: Sequence[Mapping[str, Any]], *, title: str, columns: Sequence[str], as_json: bool
+) -> None:
+    """Rows as JSON (every key), or as a table of ``columns`` (missing values as "-")."""
+    if as_json:
+        print_json(list(data))
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in data:
+        table.add_row(*(str(row[col]) if row[col] is not None else "-" for col in columns))
+    console.print(table)

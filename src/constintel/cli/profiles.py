@@ -11,7 +11,7 @@ from constintel.ingest import repository as events_repo
 from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 
-from .common import BrandOpt, console, fail, print_json, session_for
+from .common import BrandOpt, console, emit, fail, print_json, session_for
 
 __all__ = ["events_app", "profiles_app", "review_app", "stats_app"]
 
@@ -212,15 +212,12 @@ def events_unattached(
         }
         for r in rows
     ]
-    if as_json:
-        print_json(data)
-        return
-    table = Table(title="Unattached events")
-    for col in ("id", "source", "event_type", "occurred_at"):
-        table.add_column(col)
-    for d in data:
-        table.add_row(d["id"], d["source"], d["event_type"], d["occurred_at"])
-    console.print(table)
+    emit(
+        data,
+        title="Unattached events",
+        columns=("id", "source", "event_type", "occurred_at"),
+        as_json=as_json,
+    )
 
 
 @events_app.command("link")
@@ -256,15 +253,12 @@ def events_rejected(
         }
         for r in rows
     ]
-    if as_json:
-        print_json(data)
-        return
-    table = Table(title="Rejected payloads")
-    for col in ("origin", "source", "field", "error"):
-        table.add_column(col)
-    for d in data:
-        table.add_row(d["origin"] or "-", d["source"] or "-", d["field"] or "-", d["error"])
-    console.print(table)
+    emit(
+        data,
+        title="Rejected payloads",
+        columns=("origin", "source", "field", "error"),
+        as_json=as_json,
+    )
 
 
 @stats_app.command("recompute")
