@@ -43,9 +43,10 @@ from constintel.identity.normalize import Identifier, JunkList, normalize_identi
 from constintel.ingest import repository as events_repo
 from constintel.ingest.sources import NORMALIZERS
 from constintel.orders import repository as orders_repo
+from constintel.privacy import repository as privacy_repo
 from constintel.profiles import merges
 from constintel.profiles import repository as profiles_repo
-from constintel.profiles.state import ProfileState, profile_row, stat_values
+from constintel.profiles.state import ERASED, ProfileState, profile_row, stat_values
 from constintel.profiles.stats import (
     OrderFacts,
     apply_event,
@@ -328,8 +329,10 @@ class _Writer:
             if existing is not None:
                 hits.append((ident.kind, ident.value, self.resolve(existing.profile_id).id))
         if order is not None and order.row["customer_profile_id"] is not None:
-            owner = self.resolve(order.row["customer_profile_id"]).id
-            hits.append(("order", str(order.row["external_id"]), owner))
+            owner = self.resolve(order.row["customer_profile_id"])
+            hits.append(("order", str(order.row["external_id"]), owner.id))
+            if owner.status == ERASED:  # the event is the erased person's: link nothing
+                return [], [hits[-1]]
         return usable, hits
 
     def process(self, item: Prepared) -> None:
@@ -782,6 +785,7 @@ def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelo
         seen.add(item.dedupe_key)
         fresh.append(item)
 
+    privacy_repo.drop_erased(session, brand_id=ctx.brand_id, batch=fresh)
     writer = _Writer(session, ctx, now, result)
     writer.load(fresh)
     for item in fresh:

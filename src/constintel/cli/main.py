@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from constintel import __version__
-from constintel.brands import service as brands
 from constintel.core.errors import ConstIntelError
 from constintel.db import migrate
-from constintel.db.session import transaction
 
+from .brands import brands_app
 from .common import console, err, fail, state
 from .ingest import generate_orders, import_files
 from .profiles import events_app, profiles_app, review_app, stats_app
+from .serve import serve
 
 __all__ = ["app", "run"]
 
@@ -26,7 +25,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-brands_app = typer.Typer(help="Brands (tenants).", no_args_is_help=True)
 
 
 @app.callback()
@@ -71,38 +69,9 @@ def db_current() -> None:
     )
 
 
-@brands_app.command("create")
-def brands_create(
-    name: str,
-    region: Annotated[str, typer.Option(help="Default phone region, ISO 3166 alpha-2.")] = "US",
-    currency: Annotated[str, typer.Option(help="Reporting currency, ISO 4217.")] = "USD",
-) -> None:
-    """Create a brand."""
-    try:
-        with transaction(state.app().engine) as session:
-            brand = brands.create(session, name=name, default_region=region, currency=currency)
-            console.print(f"brand {brand.name}: id {brand.id}")
-    except ConstIntelError as exc:
-        raise fail(str(exc)) from exc
-
-
-@brands_app.command("list")
-def brands_list() -> None:
-    """List brands."""
-    from sqlalchemy import select
-
-    from constintel.brands.models import Brand
-
-    with transaction(state.app().engine) as session:
-        rows = session.scalars(select(Brand).order_by(Brand.created_at)).all()
-        table = Table("id", "name", "region", "currency")
-        for b in rows:
-            table.add_row(b.id, b.name, b.default_region, b.currency)
-    console.print(table)
-
-
 app.command("import")(import_files)
 app.command("generate-orders")(generate_orders)
+app.command("serve")(serve)
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(review_app, name="review")
 app.add_typer(events_app, name="events")

@@ -8,10 +8,12 @@ import typer
 from rich.table import Table
 
 from constintel.ingest import repository as events_repo
+from constintel.ingest.replay import replay_rejected
+from constintel.pipeline import BrandContext
 from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 
-from .common import BrandOpt, console, emit, fail, print_json, session_for
+from .common import BrandOpt, console, emit, fail, print_json, session_for, state
 
 __all__ = ["events_app", "profiles_app", "review_app", "stats_app"]
 
@@ -258,6 +260,28 @@ def events_rejected(
         title="Rejected payloads",
         columns=("origin", "source", "field", "error"),
         as_json=as_json,
+    )
+
+
+@events_app.command("replay")
+def events_replay(
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Rejected payload ids (default: every one).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 10_000,
+    brand: BrandOpt = None,
+) -> None:
+    """Re-process kept rejected payloads (webhook bodies, import lines) after a fix; those
+    that now pass are ingested, the others stay with their error brought up to date."""
+    with session_for(brand) as (_, b):
+        ctx = BrandContext.of(b)
+    result = replay_rejected(state.app().engine, ctx, ids=ids or None, limit=limit)
+    for rid, field, reason in result.errors[:20]:
+        console.print(f"[yellow]still rejected[/] {rid}: {field}: {reason}")
+    console.print(
+        f"examined {result.examined}: {result.accepted} accepted "
+        f"({result.ingest.imported} imported, {result.ingest.duplicates} duplicates), "
+        f"{result.still_rejected} still rejected"
     )
 
 

@@ -11,7 +11,9 @@ DEFAULT_BATCH_SIZE = 20_000
 
 
 class Settings(BaseSettings):
-    """``CONSTINTEL_DATABASE_URL``: a SQLite file by default (embedded mode, no services), or
+    """Every field is read from ``CONSTINTEL_<FIELD>``.
+
+    ``CONSTINTEL_DATABASE_URL``: a SQLite file by default (embedded mode, no services), or
     ``postgresql://user@host/db`` for production. ``CONSTINTEL_BRAND``: the brand the CLI acts
     on when ``--brand`` is not given."""
 
@@ -20,3 +22,11 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     brand: str = "default"
     batch_size: int = DEFAULT_BATCH_SIZE
+    # HTTP service (``constintel serve``)
+    max_body_bytes: int = 5 * 1024 * 1024  # a larger webhook or API body is refused with 413
+    max_upload_bytes: int = 2 * 1024 * 1024 * 1024  # POST /api/v1/imports
+    # How long a replica trusts its cached copy of a brand's webhook secrets (a signature that
+    # fails also re-reads them at once, so a newly set secret works immediately).
+    webhook_cache_seconds: float = 5.0
+    # Where uploaded import files wait to be imported.
+    data_dir: str = "constintel-data"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from constintel.brands import credentials as _credentials
 from constintel.brands import models as _brands
+from constintel.bulk import models as _bulk
 from constintel.db.base import Base
 from constintel.identity import models as _identity
 from constintel.ingest import models as _ingest
 from constintel.orders import models as _orders
+from constintel.privacy import models as _privacy
 from constintel.profiles import models as _profiles
+from constintel.webhooks import models as _webhooks
 
 __all__ = ["metadata"]
 
-_ = (_brands, _identity, _ingest, _orders, _profiles)
+_ = (_brands, _bulk, _credentials, _identity, _ingest, _orders, _privacy, _profiles, _webhooks)
 metadata = Base.metadata

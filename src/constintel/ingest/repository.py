@@ -108,13 +108,16 @@ def list_for_profile(session: Session, *, profile_id: str, limit: int = 100) -> 
     )
 
 
-def list_unattached(session: Session, *, brand_id: str, limit: int = 100) -> list[Any]:
+def list_unattached(
+    session: Session, *, brand_id: str, limit: int = 100, offset: int = 0
+) -> list[Any]:
     return list(
         session.execute(
             select(T)
             .where(T.c.brand_id == brand_id, T.c.customer_profile_id.is_(None))
             .order_by(T.c.occurred_at, T.c.id)
             .limit(limit)
+            .offset(offset)
         ).all()
     )
 
@@ -141,3 +144,18 @@ def ids_by_owner(session: Session, *, owners: Sequence[str]) -> dict[str, list[s
 
 def reassign_owners(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
     owned.reassign_owners(session, T, moves)
+
+
+def page_for_profile(
+    session: Session, *, brand_id: str, profile_id: str, limit: int, offset: int
+) -> list[Any]:
+    """A profile's timeline, oldest first."""
+    return list(
+        session.execute(
+            select(T)
+            .where(T.c.brand_id == brand_id, T.c.customer_profile_id == profile_id)
+            .order_by(T.c.occurred_at, T.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )

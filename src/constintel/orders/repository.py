@@ -111,3 +111,17 @@ def ids_by_owner(session: Session, *, owners: Sequence[str]) -> dict[str, list[s
 
 def reassign_owners(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
     owned.reassign_owners(session, T, moves)
+
+
+def page_for_profile(
+    session: Session, *, brand_id: str, profile_id: str, limit: int, offset: int
+) -> list[Any]:
+    return list(
+        session.execute(
+            select(T)
+            .where(T.c.brand_id == brand_id, T.c.customer_profile_id == profile_id)
+            .order_by(T.c.placed_at, T.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )

@@ -107,7 +107,7 @@ def list_active_ids(session: Session, *, brand_id: str) -> list[str]:
 def sum_lifetime_value(session: Session, *, brand_id: str) -> Any:
     return session.scalar(
         select(func.coalesce(func.sum(P.c.lifetime_value), 0)).where(
-            P.c.brand_id == brand_id, P.c.status == "active"
+            P.c.brand_id == brand_id, P.c.status != "merged"
         )
     )
 
@@ -214,3 +214,20 @@ def redirect_merged_many(session: Session, moves: Sequence[Mapping[str, str]]) -
             .values(merged_into_id=bindparam("b_to")),
             list(moves),
         )
+
+
+SORTABLE = ("lifetime_value", "total_orders", "last_order_at", "created_at")
+
+
+def list_page(session: Session, *, brand_id: str, sort: str, limit: int, offset: int) -> list[Any]:
+    """Active profiles, highest ``sort`` first (one of SORTABLE)."""
+    column = P.c[sort]
+    return list(
+        session.execute(
+            select(P)
+            .where(P.c.brand_id == brand_id, P.c.status == "active")
+            .order_by(column.desc().nulls_last(), P.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )

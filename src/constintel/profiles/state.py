@@ -9,7 +9,13 @@ from typing import Any
 from constintel.brands.settings import BrandSettings
 from constintel.profiles.stats import ProfileStats, average, snapshot_kinds, strength
 
-__all__ = ["ProfileState", "profile_row", "stat_values"]
+__all__ = ["ACTIVE", "ERASED", "MERGED", "ProfileState", "profile_row", "stat_values"]
+
+# Profile statuses. An erased profile keeps its orders and statistics (revenue stays right)
+# but no identifiers and no personal data.
+ACTIVE = "active"
+MERGED = "merged"
+ERASED = "erased"
 
 
 @dataclass(slots=True)

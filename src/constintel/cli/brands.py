@@ -1,0 +1,117 @@
+"""``constintel brands``: tenants and their credentials."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from constintel.brands import credentials
+from constintel.brands import service as brands
+from constintel.brands.models import Brand
+from constintel.core.errors import ConstIntelError
+from constintel.db.session import transaction
+
+from .common import console, fail, print_json, state
+
+__all__ = ["brands_app"]
+
+brands_app = typer.Typer(help="Brands (tenants) and their credentials.", no_args_is_help=True)
+
+SETUP = {
+    "shopify": "Shopify admin > Settings > Notifications > Webhooks (or your app's secret)",
+    "woocommerce": "WooCommerce > Settings > Advanced > Webhooks > Secret",
+    "square": "Square Developer > Webhooks: set the signature key Square shows with "
+    "`brands set-secret --source square --secret KEY --notification-url URL`",
+    "pos": "your POS integration (X-ConstIntel-Signature, see the README)",
+}
+
+
+@brands_app.command("create")
+def brands_create(
+    name: str,
+    region: Annotated[str, typer.Option(help="Default phone region, ISO 3166 alpha-2.")] = "US",
+    currency: Annotated[str, typer.Option(help="Reporting currency, ISO 4217.")] = "USD",
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a brand; print its id, an API key (shown only now) and a webhook secret per
+    platform, with the webhook address to paste into each."""
+    try:
+        with transaction(state.app().engine) as session:
+            brand = brands.create(session, name=name, default_region=region, currency=currency)
+            key = credentials.issue_key(session, brand_id=brand.id)
+            secrets = {
+                source: credentials.set_secret(session, brand_id=brand.id, source=source).secret
+                for source in credentials.WEBHOOK_SOURCES
+            }
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+    if json:
+        print_json({"id": brand.id, "name": brand.name, "api_key": key.key, "secrets": secrets})
+        return
+    console.print(f"brand [bold]{brand.name}[/]: id {brand.id}")
+    console.print(f"API key (shown once; store it now): [bold]{key.key}[/]")
+    table = Table("platform", "webhook address", "secret", "where it goes")
+    for source, secret in secrets.items():
+        table.add_row(source, f"/webhooks/{source}/{brand.id}", secret, SETUP[source])
+    console.print(table)
+
+
+@brands_app.command("list")
+def brands_list() -> None:
+    """List brands."""
+    with transaction(state.app().engine) as session:
+        rows = session.scalars(select(Brand).order_by(Brand.created_at)).all()
+        table = Table("id", "name", "region", "currency")
+        for b in rows:
+            table.add_row(b.id, b.name, b.default_region, b.currency)
+    console.print(table)
+
+
+@brands_app.command("rotate-key")
+def brands_rotate_key(brand: Annotated[str, typer.Argument(help="Brand name or id.")]) -> None:
+    """Issue a new API key; every earlier key of the brand stops working at once."""
+    try:
+        with transaction(state.app().engine) as session:
+            row = brands.get(session, ref=brand)
+            key = credentials.rotate_key(session, brand_id=row.id)
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"new API key for {row.name} (shown once): [bold]{key.key}[/]")
+
+
+@brands_app.command("set-secret")
+def brands_set_secret(
+    brand: Annotated[str, typer.Argument(help="Brand name or id.")],
+    source: Annotated[str, typer.Option(help="shopify, woocommerce, square or pos.")],
+    secret: Annotated[
+        str | None, typer.Option(help="The platform's secret (default: generate one).")
+    ] = None,
+    notification_url: Annotated[
+        str | None,
+        typer.Option(help="Square only: the notification URL exactly as registered."),
+    ] = None,
+    grace_minutes: Annotated[
+        int, typer.Option(min=0, help="How long the previous secret keeps verifying.")
+    ] = 60,
+) -> None:
+    """Set (rotate) a webhook signing secret; the previous one stays valid for the grace
+    period, since platforms switch over gradually (Shopify takes up to an hour)."""
+    try:
+        with transaction(state.app().engine) as session:
+            row = brands.get(session, ref=brand)
+            stored = credentials.set_secret(
+                session,
+                brand_id=row.id,
+                source=source,
+                secret=secret,
+                notification_url=notification_url,
+                grace=timedelta(minutes=grace_minutes),
+            )
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"{source} secret for {row.name}: [bold]{stored.secret}[/]")
+    console.print(f"the previous secret keeps verifying for {grace_minutes} minutes")

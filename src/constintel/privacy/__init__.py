@@ -1,0 +1,1 @@
+"""Privacy: export everything held about a person, and erase them."""

@@ -1,0 +1,1 @@
+"""The HTTP service: signed webhooks, the REST API, health checks (FastAPI)."""

@@ -1,0 +1,352 @@
+"""The REST API under ``/api/v1``. Every route is scoped to the brand of the API key: another
+brand's ids answer 404, exactly like ids that do not exist, so ids do not leak."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Body, Path, Query, Request
+from starlette.responses import Response
+
+from constintel.core.errors import NotFoundError, PayloadError
+from constintel.events.schemas import SOURCES
+from constintel.ingest import repository as events_repo
+from constintel.orders import repository as orders_repo
+from constintel.pipeline import BrandContext, Envelope, ingest_batch
+from constintel.privacy import service as privacy
+from constintel.profiles import repository as profiles_repo
+from constintel.profiles import service as profiles
+from constintel.profiles.schemas import ProfileRead
+from constintel.web import imports
+from constintel.web.deps import CurrentBrand, DbSession, runtime
+from constintel.web.problems import Problem
+from constintel.web.schemas import (
+    ApproveResult,
+    ErasureResult,
+    EventRead,
+    EventsPage,
+    ImportJobRead,
+    IngestSummary,
+    LinkRequest,
+    LinkResult,
+    OrderRead,
+    OrdersPage,
+    ProfilesPage,
+    RejectionRead,
+    ReviewItem,
+    UnmergeResult,
+)
+
+__all__ = ["router"]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or invalid API key."},
+    404: {"model": Problem, "description": "No such object in this brand."},
+    422: {"model": Problem, "description": "Invalid input; names the field and the reason."},
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The object is not in a state that allows this."}
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+ProfileId = Annotated[str, Path(max_length=36, description="A profile id (merged ids follow).")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+MAX_EVENTS_PER_REQUEST = 1000
+
+
+def _next(count: int, limit: int, offset: int) -> int | None:
+    return offset + limit if count == limit else None
+
+
+# -- profiles -------------------------------------------------------------------------------
+
+
+@router.get("/profiles", response_model=ProfilesPage, tags=["profiles"])
+def list_profiles(
+    session: DbSession,
+    brand: CurrentBrand,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    phone: Annotated[str | None, Query(max_length=64)] = None,
+    loyalty_id: Annotated[str | None, Query(max_length=200)] = None,
+    segment: Annotated[str | None, Query(max_length=64)] = None,
+    sort: Literal["lifetime_value", "total_orders", "last_order_at", "created_at"] = (
+        "lifetime_value"
+    ),
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ProfilesPage:
+    """Look a person up by email, phone or loyalty id (normalized exactly as ingestion does,
+    so any formatting finds them), or list profiles, highest ``sort`` first."""
+    lookups = {"email": email, "phone": phone, "loyalty_id": loyalty_id}
+    given = {k: v for k, v in lookups.items() if v is not None}
+    if len(given) > 1:
+        raise PayloadError(",".join(given), "give at most one of email, phone, loyalty_id")
+    if segment is not None:
+        raise PayloadError(
+            "segment",
+            "segments are computed by the predictions worker, which "
+            "this service does not run yet; no segment exists",
+        )
+    if given:
+        ((kind, value),) = given.items()
+        try:
+            row = profiles.find_by_identifier(session, brand=brand, kind=kind, value=value)
+        except NotFoundError:
+            return ProfilesPage(items=[], next_offset=None)
+        items = [] if row.status != "active" else [profiles.read(session, brand=brand, row=row)]
+        return ProfilesPage(items=items, next_offset=None)
+    rows = profiles_repo.list_page(
+        session, brand_id=brand.id, sort=sort, limit=limit, offset=offset
+    )
+    return ProfilesPage(
+        items=[profiles.read(session, brand=brand, row=r) for r in rows],
+        next_offset=_next(len(rows), limit, offset),
+    )
+
+
+def _live(session: DbSession, brand: CurrentBrand, profile_id: str) -> Any:
+    row = profiles.get(session, brand=brand, profile_id=profile_id)
+    if row.status != "active":
+        raise NotFoundError(f"no profile {profile_id}")
+    return row
+
+
+@router.get("/profiles/{profile_id}", response_model=ProfileRead, tags=["profiles"])
+def get_profile(session: DbSession, brand: CurrentBrand, profile_id: ProfileId) -> ProfileRead:
+    """A profile; a merged-away id answers with the profile it was merged into."""
+    return profiles.read(session, brand=brand, row=_live(session, brand, profile_id))
+
+
+@router.get("/profiles/{profile_id}/events", response_model=EventsPage, tags=["profiles"])
+def profile_events(
+    session: DbSession,
+    brand: CurrentBrand,
+    profile_id: ProfileId,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> EventsPage:
+    """The profile's timeline, oldest first."""
+    row = _live(session, brand, profile_id)
+    rows = events_repo.page_for_profile(
+        session, brand_id=brand.id, profile_id=row.id, limit=limit, offset=offset
+    )
+    return EventsPage(
+        items=[EventRead.model_validate(r._mapping, from_attributes=False) for r in rows],
+        next_offset=_next(len(rows), limit, offset),
+    )
+
+
+@router.get("/profiles/{profile_id}/orders", response_model=OrdersPage, tags=["profiles"])
+def profile_orders(
+    session: DbSession,
+    brand: CurrentBrand,
+    profile_id: ProfileId,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> OrdersPage:
+    """The profile's orders with their net amounts, oldest first."""
+    row = _live(session, brand, profile_id)
+    rows = orders_repo.page_for_profile(
+        session, brand_id=brand.id, profile_id=row.id, limit=limit, offset=offset
+    )
+    return OrdersPage(
+        items=[OrderRead.model_validate(dict(r._mapping)) for r in rows],
+        next_offset=_next(len(rows), limit, offset),
+    )
+
+
+@router.post(
+    "/profiles/{profile_id}/unmerge",
+    response_model=UnmergeResult,
+    tags=["review"],
+    responses=CONFLICT,
+)
+def unmerge_profile(
+    session: DbSession, brand: CurrentBrand, profile_id: ProfileId
+) -> UnmergeResult:
+    """Undo the merge that folded ``profile_id`` into another profile: both come back with
+    their identifiers, events, orders and statistics."""
+    survivor, restored = profiles.unmerge(session, brand=brand, merged_id=profile_id, actor="api")
+    return UnmergeResult(survivor_id=survivor, restored_id=restored)
+
+
+@router.get("/profiles/{profile_id}/export", tags=["privacy"])
+def export_profile(session: DbSession, brand: CurrentBrand, profile_id: ProfileId) -> Response:
+    """Everything held about the person (identifiers, events with their raw payloads, orders,
+    merges), as one JSON document."""
+    data = privacy.export(session, brand=brand, profile_id=profile_id)
+    return Response(
+        orjson.dumps(data, default=str),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="profile-{profile_id}.json"'},
+    )
+
+
+@router.delete("/profiles/{profile_id}", response_model=ErasureResult, tags=["privacy"])
+def erase_profile(session: DbSession, brand: CurrentBrand, profile_id: ProfileId) -> ErasureResult:
+    """Erase the person: identifiers and personal data removed (and suppressed, so replays
+    cannot re-create them); order amounts stay, anonymously, so revenue stays right."""
+    return ErasureResult(
+        erased=True, removed=privacy.erase(session, brand=brand, profile_id=profile_id)
+    )
+
+
+# -- review queue ---------------------------------------------------------------------------
+
+
+@router.get("/review", response_model=list[ReviewItem], tags=["review"])
+def list_review(
+    session: DbSession,
+    brand: CurrentBrand,
+    status: Literal["pending", "approved", "rejected", "all"] = "pending",
+) -> list[ReviewItem]:
+    """Merge requests waiting for (or decided by) an operator."""
+    rows = profiles.list_requests(session, brand=brand, status=None if status == "all" else status)
+    return [ReviewItem.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post(
+    "/review/{request_id}/approve",
+    response_model=ApproveResult,
+    tags=["review"],
+    responses=CONFLICT,
+)
+def approve_review(
+    session: DbSession, brand: CurrentBrand, request_id: Annotated[str, Path(max_length=36)]
+) -> ApproveResult:
+    """Merge the request's profiles into the oldest one."""
+    return ApproveResult(
+        survivor_id=profiles.approve_request(
+            session, brand=brand, request_id=request_id, actor="api"
+        )
+    )
+
+
+@router.post(
+    "/review/{request_id}/reject",
+    response_model=ReviewItem,
+    tags=["review"],
+    responses=CONFLICT,
+)
+def reject_review(
+    session: DbSession, brand: CurrentBrand, request_id: Annotated[str, Path(max_length=36)]
+) -> ReviewItem:
+    """Keep the profiles apart."""
+    profiles.reject_request(session, brand=brand, request_id=request_id, actor="api")
+    row = profiles_repo.get_request(session, brand_id=brand.id, request_id=request_id)
+    return ReviewItem.model_validate(row, from_attributes=True)
+
+
+# -- events ---------------------------------------------------------------------------------
+
+EVENTS_DOC = (
+    "One event or a list (at most 1000). An item is either one of our API events "
+    '(`{"event_type": "cart_add", "email": ..., ...}`, see the docs of the `api` source) or an '
+    'envelope `{"source": "shopify", "topic": "orders/create", "payload": {...}}` for any '
+    f"source ({', '.join(SOURCES)})."
+)
+
+
+def _envelope(item: Any, index: int) -> Envelope:
+    if isinstance(item, dict) and "payload" in item and "source" in item:
+        source, topic = item["source"], item.get("topic")
+        if not isinstance(source, str) or (topic is not None and not isinstance(topic, str)):
+            raise PayloadError(f"[{index}].source", "source and topic must be strings")
+        return Envelope(source, topic, item["payload"], origin=f"api[{index}]", line_no=index)
+    return Envelope("api", None, item, origin=f"api[{index}]", line_no=index)
+
+
+@router.post("/events", response_model=IngestSummary, tags=["events"])
+def post_events(
+    session: DbSession,
+    brand: CurrentBrand,
+    body: Annotated[dict[str, Any] | list[Any], Body(description=EVENTS_DOC)],
+) -> IngestSummary:
+    """Ingest events now, through the same write path as webhooks and imports. A single
+    invalid event answers 422; in a list, the valid events are stored and each invalid one is
+    reported (``rejections``) and kept for replay."""
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise PayloadError("body", "no events given")
+    if len(items) > MAX_EVENTS_PER_REQUEST:
+        raise PayloadError("body", f"at most {MAX_EVENTS_PER_REQUEST} events per request")
+    envelopes = [_envelope(item, n) for n, item in enumerate(items)]
+    result = ingest_batch(session, BrandContext.of(brand), envelopes)
+    rejections = [
+        RejectionRead(index=r.line_no or 0, field=r.field, reason=r.reason)
+        for r in result.rejections
+    ]
+    if not isinstance(body, list) and rejections:
+        raise PayloadError(rejections[0].field, rejections[0].reason)
+    return IngestSummary(
+        received=result.received,
+        imported=result.imported,
+        duplicates=result.duplicates,
+        unattached=result.unattached,
+        created_profiles=result.created_profiles,
+        merges=result.merges,
+        reviews=result.reviews,
+        rejected=result.rejected,
+        rejections=rejections,
+        profile_ids=sorted(result.touched_profiles),
+    )
+
+
+@router.get("/events/unattached", response_model=EventsPage, tags=["events"])
+def unattached_events(
+    session: DbSession, brand: CurrentBrand, limit: Limit = 50, offset: Offset = 0
+) -> EventsPage:
+    """Events that carried no usable identifier, waiting to be linked."""
+    rows = events_repo.list_unattached(session, brand_id=brand.id, limit=limit, offset=offset)
+    return EventsPage(
+        items=[EventRead.model_validate(dict(r._mapping)) for r in rows],
+        next_offset=_next(len(rows), limit, offset),
+    )
+
+
+@router.post(
+    "/events/{event_id}/link", response_model=LinkResult, tags=["events"], responses=CONFLICT
+)
+def link_event(
+    session: DbSession,
+    brand: CurrentBrand,
+    event_id: Annotated[str, Path(max_length=36)],
+    link: LinkRequest,
+) -> LinkResult:
+    """Attach an unattached event (and its order) to a profile; statistics follow."""
+    profile_id = profiles.link_event(
+        session, brand=brand, event_id=event_id, profile_id=link.profile_id
+    )
+    return LinkResult(event_id=event_id, profile_id=profile_id)
+
+
+# -- imports --------------------------------------------------------------------------------
+
+
+@router.post("/imports", response_model=ImportJobRead, status_code=202, tags=["imports"])
+async def start_import(
+    request: Request,
+    brand: CurrentBrand,
+    format: Annotated[Literal["jsonl", "json", "csv"], Query(description="File format.")],
+    source: Annotated[
+        str | None, Query(description="Source of bare payloads (envelope lines name theirs).")
+    ] = None,
+    filename: Annotated[str, Query(max_length=300)] = "upload",
+) -> ImportJobRead:
+    """Upload a file as the request body (JSONL envelopes or bare payloads with ``source``, a
+    JSON array, or CSV orders); it is imported in the background. Poll the returned job."""
+    if source is not None and source not in SOURCES:
+        raise PayloadError("source", f"unknown source {source!r}; one of {', '.join(SOURCES)}")
+    rt = runtime(request)
+    return await imports.start(rt, brand.id, request, fmt=format, source=source, name=filename)
+
+
+@router.get("/imports/{job_id}", response_model=ImportJobRead, tags=["imports"])
+def get_import(
+    session: DbSession, brand: CurrentBrand, job_id: Annotated[str, Path(max_length=36)]
+) -> ImportJobRead:
+    """An import job with its progress and, when done, its summary."""
+    return imports.read(session, brand.id, job_id)

@@ -1,0 +1,49 @@
+"""The FastAPI application: routes, problem+json errors, and the runtime's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from constintel import __version__
+from constintel.bootstrap import App, bootstrap
+from constintel.web import api, health, problems, webhooks
+from constintel.web.runtime import Runtime
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+Signed webhooks from Shopify, WooCommerce, Square and any POS, and the profile API.
+
+Authenticate API calls with the brand's key: `Authorization: Bearer <key>` (or `X-API-Key`).
+`constintel brands create NAME` prints the key and the webhook secrets. Errors are
+`application/problem+json` with `errors: [{field, reason}]`.
+"""
+
+
+def create_app(app: App | None = None) -> FastAPI:
+    """The service for ``app`` (by default, bootstrapped from the environment)."""
+    rt = Runtime.create(app or bootstrap())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        rt.start()
+        try:
+            yield
+        finally:
+            rt.stop()
+
+    web = FastAPI(
+        title="ConstIntel",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    web.state.runtime = rt
+    problems.install(web)
+    web.include_router(health.router)
+    web.include_router(webhooks.router)
+    web.include_router(api.router)
+    return web

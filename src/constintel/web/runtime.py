@@ -1,0 +1,112 @@
+"""What a running service holds: the engine, the inbox writer and drain, and a short-lived
+cache of each brand's webhook secrets."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from constintel.bootstrap import App
+from constintel.brands import credentials
+from constintel.brands import service as brands
+from constintel.core.clock import utcnow
+from constintel.core.errors import NotFoundError
+from constintel.db.session import transaction
+from constintel.pipeline import BrandContext
+from constintel.webhooks.inbox import Drainer, GroupCommitter
+
+__all__ = ["LiveSecret", "Runtime", "WebhookBrand", "WebhookBrands"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSecret:
+    secret: str
+    notification_url: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookBrand:
+    ctx: BrandContext
+    secrets: Mapping[str, tuple[LiveSecret, ...]]
+    loaded_at: float
+
+    def live(self, source: str) -> list[LiveSecret]:
+        now = utcnow()
+        return [
+            s for s in self.secrets.get(source, ()) if s.expires_at is None or s.expires_at > now
+        ]
+
+
+class WebhookBrands:
+    """Brand context and secrets per brand id, re-read after ``ttl`` seconds, or at once
+    (at most once a second) when a signature fails, so a newly set secret works right away."""
+
+    def __init__(self, engine: Engine, ttl: float) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self._cache: dict[str, WebhookBrand] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, brand_id: str) -> WebhookBrand | None:
+        entry = self._cache.get(brand_id)
+        if entry is not None and time.monotonic() - entry.loaded_at < self.ttl:
+            return entry
+        return None
+
+    def may_refresh(self, brand_id: str) -> bool:
+        entry = self._cache.get(brand_id)
+        return entry is None or time.monotonic() - entry.loaded_at >= 1.0
+
+    def load(self, brand_id: str) -> WebhookBrand | None:
+        """Read the brand (None if there is no such brand) and cache it."""
+        with transaction(self.engine) as session:
+            try:
+                brand = brands.get(session, ref=brand_id)
+            except NotFoundError:
+                return None
+            if brand.id != brand_id:  # a name is not a webhook address
+                return None
+            by_source: dict[str, list[LiveSecret]] = {}
+            for row in credentials.live_secrets(session, brand_id=brand.id):
+                by_source.setdefault(row.source, []).append(
+                    LiveSecret(row.secret, row.notification_url, row.expires_at)
+                )
+            entry = WebhookBrand(
+                BrandContext.of(brand),
+                {k: tuple(v) for k, v in by_source.items()},
+                time.monotonic(),
+            )
+        with self._lock:
+            self._cache[brand_id] = entry
+        return entry
+
+
+@dataclass
+class Runtime:
+    app: App
+    committer: GroupCommitter
+    drainer: Drainer
+    webhook_brands: WebhookBrands
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def create(cls, app: App) -> Runtime:
+        drainer = Drainer(app.engine)
+        committer = GroupCommitter(app.engine, on_commit=drainer.wake)
+        return cls(
+            app, committer, drainer, WebhookBrands(app.engine, app.settings.webhook_cache_seconds)
+        )
+
+    def start(self) -> None:
+        self.drainer.start()
+        self.committer.start()
+
+    def stop(self) -> None:
+        self.committer.stop()
+        self.drainer.stop()

@@ -1,0 +1,342 @@
+"""The durable inbox: a verified delivery is committed before it is acknowledged.
+
+``GroupCommitter`` stores deliveries from many concurrent requests in shared transactions
+(group commit): while one commit is in flight the next requests queue up, and the following
+transaction stores all of them. Each request waits for the commit that holds its delivery, so
+a 200 always means "on disk", yet the database sees one commit per group, not per request.
+Rejected bodies (bad JSON, unknown shapes) go through the same path into
+``rejected_payload``.
+
+The drain (``drain_once``) then runs stored deliveries through the one write path
+(``pipeline.ingest_batch``) in arrival order, many per transaction. On PostgreSQL several
+replicas drain at once: ``FOR UPDATE SKIP LOCKED`` hands each pending row to one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import Engine, Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from constintel.brands import service as brands
+from constintel.core.clock import utcnow
+from constintel.core.ids import new_id
+from constintel.db.session import transaction
+from constintel.ingest import repository as events_repo
+from constintel.pipeline import BatchResult, BrandContext, Envelope, ingest_batch
+from constintel.webhooks.models import WebhookDelivery
+
+__all__ = ["Delivery", "Drainer", "GroupCommitter", "Rejected", "drain_once", "store_deliveries"]
+
+log = logging.getLogger(__name__)
+
+D = cast(Table, WebhookDelivery.__table__)
+MAX_GROUP = 1000
+DRAIN_BATCH = 2000
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    brand_id: str
+    source: str
+    topic: str | None
+    delivery_id: str
+    body: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A body that could not be accepted, kept with its error for ``events replay``."""
+
+    brand_id: str
+    source: str
+    topic: str | None
+    body: str
+    field: str
+    reason: str
+    origin: str
+    received_at: datetime
+
+
+def store_deliveries(session: Session, deliveries: Sequence[Delivery]) -> set[str]:
+    """Insert deliveries, skipping those already stored; returns the new delivery ids."""
+    if not deliveries:
+        return set()
+    rows = [
+        {
+            "id": new_id(),
+            "brand_id": d.brand_id,
+            "source": d.source,
+            "topic": d.topic,
+            "delivery_id": d.delivery_id,
+            "body": d.body,
+            "received_at": d.received_at,
+            "processed_at": None,
+            "attempts": 0,
+            "outcome": None,
+        }
+        for d in deliveries
+    ]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(D).on_conflict_do_nothing().returning(D.c.brand_id, D.c.source, D.c.delivery_id)
+    inserted = session.execute(stmt, rows).all()
+    return {f"{b}:{s}:{d}" for b, s, d in inserted}
+
+
+def _key(d: Delivery) -> str:
+    return f"{d.brand_id}:{d.source}:{d.delivery_id}"
+
+
+def store_rejected(session: Session, items: Sequence[Rejected]) -> None:
+    events_repo.insert_rejected(
+        session,
+        [
+            events_repo.rejected_row(
+                brand_id=r.brand_id,
+                source=r.source,
+                topic=r.topic,
+                body=r.body,
+                field=r.field,
+                reason=r.reason,
+                origin=r.origin,
+                line_no=None,
+                now=r.received_at,
+            )
+            for r in items
+        ],
+    )
+
+
+@dataclass(slots=True)
+class _Item:
+    value: Delivery | Rejected
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[bool]
+
+
+def _resolve(future: asyncio.Future[bool], value: bool | BaseException) -> None:
+    if future.done():  # the request went away (client disconnected)
+        return
+    if isinstance(value, BaseException):
+        future.set_exception(value)
+    else:
+        future.set_result(value)
+
+
+@dataclass
+class GroupCommitter:
+    """One writer thread committing queued deliveries in groups (see the module doc).
+    ``on_commit`` runs after each commit that stored new deliveries (it wakes the drain)."""
+
+    engine: Engine
+    on_commit: Callable[[], None] = lambda: None
+    max_group: int = MAX_GROUP
+    _queue: queue.SimpleQueue[_Item | None] = field(default_factory=queue.SimpleQueue)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="inbox-committer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    async def store(self, value: Delivery | Rejected) -> bool:
+        """Commit ``value``; for a delivery, True if new and False if already stored."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._queue.put(_Item(value, loop, future))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            stop = False
+            while len(group) < self.max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+            self._commit(group)
+            if stop:
+                return
+
+    def _commit(self, group: list[_Item]) -> None:
+        deliveries = [i.value for i in group if isinstance(i.value, Delivery)]
+        rejected = [i.value for i in group if isinstance(i.value, Rejected)]
+        outcome: dict[int, bool | BaseException] = {}
+        try:
+            with transaction(self.engine) as session:
+                new = store_deliveries(session, deliveries)
+                store_rejected(session, rejected)
+            for n, item in enumerate(group):
+                value = item.value
+                outcome[n] = _key(value) in new if isinstance(value, Delivery) else True
+        except Exception as exc:  # every waiting request gets the error (a 503), none is lost
+            log.exception("inbox commit failed for %d deliveries", len(group))
+            for n in range(len(group)):
+                outcome[n] = exc
+        for n, item in enumerate(group):
+            item.loop.call_soon_threadsafe(_resolve, item.future, outcome[n])
+        if deliveries:
+            self.on_commit()
+
+
+# -- the drain ------------------------------------------------------------------------------
+
+
+def _envelope(row: Any) -> Envelope:
+    return Envelope(
+        source=row.source,
+        topic=row.topic,
+        payload=orjson.loads(row.body),
+        origin=f"webhook:{row.source}:{row.delivery_id}",
+        received_at=row.received_at,
+    )
+
+
+def _take(session: Session, limit: int) -> list[Any]:
+    stmt = select(D).where(D.c.processed_at.is_(None)).order_by(D.c.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.execute(stmt).all())
+
+
+def _ingest(session: Session, rows: Sequence[Any]) -> BatchResult:
+    total = BatchResult()
+    by_brand: dict[str, list[Any]] = {}
+    for row in rows:
+        by_brand.setdefault(row.brand_id, []).append(row)
+    for brand_id, brand_rows in by_brand.items():
+        ctx = BrandContext.of(brands.get(session, ref=brand_id))
+        result = ingest_batch(session, ctx, [_envelope(r) for r in brand_rows])
+        total.add(result)
+        total.touched_profiles |= result.touched_profiles
+    session.execute(
+        update(D)
+        .where(D.c.id.in_([r.id for r in rows]))
+        .values(processed_at=utcnow(), attempts=D.c.attempts + 1, outcome="processed")
+    )
+    return total
+
+
+def drain_once(engine: Engine, *, limit: int = DRAIN_BATCH) -> BatchResult:
+    """Run up to ``limit`` pending deliveries through the write path, oldest first, in one
+    transaction. If that transaction fails, each delivery is retried on its own, so one
+    poison delivery cannot hold the others back; a delivery that fails ``MAX_ATTEMPTS`` times
+    is moved to ``rejected_payload`` with its error (``constintel events replay`` after a
+    fix). Returns the summed result."""
+    try:
+        with transaction(engine) as session:
+            rows = _take(session, limit)
+            return _ingest(session, rows) if rows else BatchResult()
+    except Exception:
+        log.exception("webhook drain failed; retrying deliveries one by one")
+    total = BatchResult()
+    with transaction(engine) as session:
+        ids = [r.id for r in _take(session, limit)]
+    for delivery_row_id in ids:
+        try:
+            with transaction(engine) as session:
+                rows = list(session.execute(select(D).where(D.c.id == delivery_row_id)).all())
+                if rows and rows[0].processed_at is None:
+                    total.add(_ingest(session, rows))
+        except Exception as exc:
+            _record_failure(engine, delivery_row_id, exc)
+    return total
+
+
+def _record_failure(engine: Engine, row_id: str, exc: Exception) -> None:
+    log.error("webhook delivery %s failed: %s", row_id, exc)
+    with transaction(engine) as session:
+        row = session.execute(select(D).where(D.c.id == row_id)).one()
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "outcome": f"error: {exc}"}
+        if attempts >= MAX_ATTEMPTS:
+            values["processed_at"] = utcnow()
+            values["outcome"] = f"failed after {attempts} attempts: {exc}"
+            store_rejected(
+                session,
+                [
+                    Rejected(
+                        brand_id=row.brand_id,
+                        source=row.source,
+                        topic=row.topic,
+                        body=row.body,
+                        field="(processing)",
+                        reason=f"{type(exc).__name__}: {exc}",
+                        origin=f"webhook:{row.source}:{row.delivery_id}",
+                        received_at=row.received_at,
+                    )
+                ],
+            )
+        session.execute(update(D).where(D.c.id == row_id).values(**values))
+
+
+class Drainer:
+    """A background thread draining the inbox: woken after each inbox commit, and every
+    ``interval`` seconds for deliveries stored by other replicas."""
+
+    def __init__(self, engine: Engine, *, interval: float = 1.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="inbox-drain", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until the inbox has been found empty after the last wake (tests, shutdown)."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set():
+                    result = drain_once(self.engine)
+                    if result.received == 0:
+                        break
+            except Exception:
+                log.exception("webhook drain loop error")
+            if not self._wake.is_set():
+                self._idle.set()
