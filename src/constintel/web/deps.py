@@ -32,7 +32,9 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(_session)]
+# scope="function": the transaction commits when the route returns, before the response is
+# sent, so a client that got 200 reads its own write on the next request.
+DbSession = Annotated[Session, Depends(_session, scope="function")]
 
 
 def _brand(
