@@ -3,12 +3,14 @@ brand's ids answer 404, exactly like ids that do not exist, so ids do not leak."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
+from constintel.core.clock import utcnow
 from constintel.core.errors import NotFoundError, PayloadError
 from constintel.events.schemas import SOURCES
 from constintel.ingest import repository as events_repo
@@ -250,13 +252,14 @@ EVENTS_DOC = (
 )
 
 
-def _envelope(item: Any, index: int) -> Envelope:
+def _envelope(item: Any, index: int, now: datetime) -> Envelope:
     if isinstance(item, dict) and "payload" in item and "source" in item:
         source, topic = item["source"], item.get("topic")
         if not isinstance(source, str) or (topic is not None and not isinstance(topic, str)):
             raise PayloadError(f"[{index}].source", "source and topic must be strings")
-        return Envelope(source, topic, item["payload"], origin=f"api[{index}]", line_no=index)
-    return Envelope("api", None, item, origin=f"api[{index}]", line_no=index)
+        return Envelope(source, topic, item["payload"], f"api[{index}]", index, received_at=now)
+    # An event without its own time happened now.
+    return Envelope("api", None, item, f"api[{index}]", index, received_at=now)
 
 
 @router.post("/events", response_model=IngestSummary, tags=["events"])
@@ -273,7 +276,8 @@ def post_events(
         raise PayloadError("body", "no events given")
     if len(items) > MAX_EVENTS_PER_REQUEST:
         raise PayloadError("body", f"at most {MAX_EVENTS_PER_REQUEST} events per request")
-    envelopes = [_envelope(item, n) for n, item in enumerate(items)]
+    now = utcnow()
+    envelopes = [_envelope(item, n, now) for n, item in enumerate(items)]
     result = ingest_batch(session, BrandContext.of(brand), envelopes)
     rejections = [
         RejectionRead(index=r.line_no or 0, field=r.field, reason=r.reason)

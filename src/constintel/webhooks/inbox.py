@@ -238,7 +238,9 @@ def _ingest(session: Session, rows: Sequence[Any]) -> BatchResult:
     session.execute(
         update(D)
         .where(D.c.id.in_([r.id for r in rows]))
-        .values(processed_at=utcnow(), attempts=D.c.attempts + 1, outcome="processed")
+        # The body now lives on as the event's payload; the inbox row stays as the delivery-id
+        # ledger only, so no second copy of personal data outlives an erasure.
+        .values(processed_at=utcnow(), attempts=D.c.attempts + 1, outcome="processed", body="")
     )
     return total
 
