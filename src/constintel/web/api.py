@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request
 from starlette.responses import Response
 
 from constintel.core.clock import utcnow
@@ -171,7 +171,7 @@ def unmerge_profile(
 ) -> UnmergeResult:
     """Undo the merge that folded ``profile_id`` into another profile: both come back with
     their identifiers, events, orders and statistics."""
-    survivor, restored = profiles.unmerge(session, brand=brand, merged_id=profile_id, actor="api")
+    restored, survivor = profiles.unmerge(session, brand=brand, merged_id=profile_id, actor="api")
     return UnmergeResult(survivor_id=survivor, restored_id=restored)
 
 
@@ -333,7 +333,9 @@ def link_event(
 @router.post("/imports", response_model=ImportJobRead, status_code=202, tags=["imports"])
 async def start_import(
     request: Request,
+    session: DbSession,
     brand: CurrentBrand,
+    background: BackgroundTasks,
     format: Annotated[Literal["jsonl", "json", "csv"], Query(description="File format.")],
     source: Annotated[
         str | None, Query(description="Source of bare payloads (envelope lines name theirs).")
@@ -341,11 +343,15 @@ async def start_import(
     filename: Annotated[str, Query(max_length=300)] = "upload",
 ) -> ImportJobRead:
     """Upload a file as the request body (JSONL envelopes or bare payloads with ``source``, a
-    JSON array, or CSV orders); it is imported in the background. Poll the returned job."""
+    JSON array, or CSV orders); it is imported in the background once the job is committed.
+    Poll the returned job for progress."""
     if source is not None and source not in SOURCES:
         raise PayloadError("source", f"unknown source {source!r}; one of {', '.join(SOURCES)}")
     rt = runtime(request)
-    return await imports.start(rt, brand.id, request, fmt=format, source=source, name=filename)
+    job, path = await imports.receive(rt, request, fmt=format)
+    read = imports.create(session, brand.id, job, name=filename, source=source)
+    background.add_task(imports.run, rt.app.engine, job.id, brand.id, path, format, source)
+    return read
 
 
 @router.get("/imports/{job_id}", response_model=ImportJobRead, tags=["imports"])

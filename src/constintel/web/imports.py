@@ -4,7 +4,7 @@ by the same importer as ``constintel import``, with its progress kept on the job
 from __future__ import annotations
 
 import logging
-import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from constintel.pipeline import BatchResult, BrandContext
 from constintel.web.runtime import Runtime
 from constintel.web.schemas import ImportJobRead
 
-__all__ = ["read", "start"]
+__all__ = ["Upload", "create", "read", "receive", "run"]
 
 log = logging.getLogger(__name__)
 BATCH = 5_000
@@ -46,9 +46,15 @@ def _summary(result: BatchResult) -> dict[str, Any]:
     }
 
 
-async def start(
-    rt: Runtime, brand_id: str, request: Request, *, fmt: str, source: str | None, name: str
-) -> ImportJobRead:
+@dataclass(frozen=True, slots=True)
+class Upload:
+    id: str
+    total_bytes: int
+    total_lines: int | None
+
+
+async def receive(rt: Runtime, request: Request, *, fmt: str) -> tuple[Upload, Path]:
+    """Stream the request body to a file under the data directory."""
     job_id = new_id()
     folder = Path(rt.app.settings.data_dir) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,32 +73,29 @@ async def start(
     if size == 0:
         path.unlink(missing_ok=True)
         raise PayloadError("body", "the upload is empty: send the file as the request body")
-    now = utcnow()
-    with transaction(rt.app.engine) as session:
-        job = ImportJob(
-            id=job_id,
-            brand_id=brand_id,
-            filename=name,
-            source=source,
-            status="queued",
-            total_bytes=size,
-            processed_bytes=0,
-            result={"total_lines": lines if fmt != "json" else None},
-            created_at=now,
-        )
-        session.add(job)
-        session.flush()
-        read_back = _read(job)
-    threading.Thread(
-        target=_run,
-        args=(rt.app.engine, job_id, brand_id, path, fmt, source),
-        name=f"import-{job_id}",
-        daemon=True,
-    ).start()
-    return read_back
+    return Upload(job_id, size, None if fmt == "json" else lines), path
 
 
-def _run(
+def create(
+    session: Session, brand_id: str, upload: Upload, *, name: str, source: str | None
+) -> ImportJobRead:
+    job = ImportJob(
+        id=upload.id,
+        brand_id=brand_id,
+        filename=name,
+        source=source,
+        status="queued",
+        total_bytes=upload.total_bytes,
+        processed_bytes=0,
+        result={"total_lines": upload.total_lines},
+        created_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    return _read(job)
+
+
+def run(
     engine: Engine, job_id: str, brand_id: str, path: Path, fmt: str, source: str | None
 ) -> None:
     with transaction(engine) as session:
