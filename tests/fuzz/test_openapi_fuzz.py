@@ -1,7 +1,9 @@
 """Property test of the HTTP service against its own OpenAPI document (Schemathesis).
 
 Every operation of ``/openapi.json`` is called in-process over ASGI (the app's lifespan, with
-its inbox threads, runs for the test and is shut down after it) with generated inputs:
+its inbox threads, runs for the test and is shut down after it) with generated inputs, valid
+and invalid (Schemathesis' examples, coverage and fuzzing phases; 25 examples per operation,
+derandomized), on SQLite and on PostgreSQL:
 
 - the API with a valid key of a fresh brand that already holds a few profiles, orders and an
   unattached event, so path ids are sometimes real (the others are random and must be 404);
@@ -16,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -39,6 +43,7 @@ from constintel.brands import service as brands
 from constintel.core.config import Settings
 from constintel.db.session import make_engine, transaction
 from constintel.web.app import create_app
+from constintel.web.problems import PROBLEM
 
 CHECKS = [
     not_a_server_error,
@@ -94,7 +99,7 @@ def _new_brand(engine: Engine) -> tuple[str, str]:
         return brand.id, key
 
 
-async def _seed(app: Any, world: World) -> None:
+async def _seed(app: FastAPI, world: World) -> None:
     """Ingest ``SEED_EVENTS`` through the API and note the ids it made. (httpx's ASGI transport
     runs no lifespan: POST /events does not need the inbox.)"""
     transport = httpx.ASGITransport(app=app)
@@ -118,61 +123,124 @@ async def _seed(app: Any, world: World) -> None:
     world.ids = {"profile_id": profile_ids, "event_id": event_ids, "brand_id": [world.brand_id]}
 
 
+def _errors_as_problem_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every error is served as ``application/problem+json`` (``web.problems``), but FastAPI
+    documents a ``responses={..: {"model": Problem}}`` entry as ``application/json``. Until the
+    document says so itself (then this is a no-op), move those bodies to the media type that is
+    really sent, so that the content type is still checked and the body is still validated
+    against ``Problem``."""
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                body = content.get("application/json", {})
+                if int(status) >= 400 and body.get("schema", {}).get("$ref", "").endswith(
+                    "/Problem"
+                ):
+                    content[PROBLEM] = content.pop("application/json")
+    return doc
+
+
+def _known_gaps(doc: dict[str, Any]) -> dict[str, Any]:
+    """Documented here until the service's own document (or behaviour) changes: a JSON request
+    body that is not UTF-8 (e.g. ``b"\\xff"``) is answered by FastAPI's body parser with
+    ``400 "There was an error parsing the body"``, which no operation documents (malformed
+    but UTF-8 JSON gets a documented 422). Only that status is tolerated, only where a body
+    is taken, and it must still be a problem+json ``Problem``."""
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            if path.startswith("/api/") and "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "400",
+                    {
+                        "description": "The body could not be parsed (not UTF-8).",
+                        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    },
+                )
+    return doc
+
+
+def _document() -> dict[str, Any]:
+    """The OpenAPI document (built without a database: only the routes matter)."""
+    app = create_app(bootstrap(Settings(database_url="sqlite://"), check_schema=False))
+    doc: dict[str, Any] = app.openapi()
+    app.state.runtime.app.engine.dispose()
+    return _known_gaps(_errors_as_problem_json(doc))
+
+
+schema = schemathesis.openapi.from_dict(
+    _document(), config=schemathesis.Config.from_dict({"generation": {"mode": "all"}})
+)
+# The world of the running test, for the generation hook below (set by the `service` fixture).
+_current: list[World] = []
+
+
+@schema.hook
+def flatmap_path_parameters(
+    context: schemathesis.HookContext, path_parameters: dict[str, Any]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Draw each id from the generated one and the real ids of the brand under test (the key
+    set stays the same, so a positive case stays positive and a negative one negative)."""
+    if not _current or not isinstance(path_parameters, dict):
+        return st.just(path_parameters)
+    world = _current[-1]
+    return st.fixed_dictionaries(
+        {
+            name: st.sampled_from([value, *world.known(name)])
+            if world.known(name)
+            else st.just(value)
+            for name, value in path_parameters.items()
+        }
+    )
+
+
+class Service:
+    def __init__(self, app: FastAPI, world: World) -> None:
+        self.app = app
+        self.world = world
+        self.headers = {"Authorization": f"Bearer {world.api_key}"}
+
+
 @pytest.fixture
-def api_schema(db_url: str, tmp_path: Any) -> Iterator[schemathesis.BaseSchema]:
+def service(db_url: str, tmp_path: Path) -> Iterator[Service]:
+    """A fresh brand with a few profiles, and the app serving it (its lifespan starts on the
+    first call, and the Schemathesis plugin ends it after the test; ended here again for sure)."""
     engine = make_engine(db_url)
     brand_id, api_key = _new_brand(engine)
     engine.dispose()
     world = World(brand_id, api_key)
     app = create_app(bootstrap(Settings(database_url=db_url, data_dir=str(tmp_path))))
     asyncio.run(_seed(app, world))
-
-    config = schemathesis.Config.from_dict(
-        {
-            "auth": {"openapi": {"HTTPBearer": {"bearer": api_key}}},
-            "generation": {"mode": "all"},
-        }
-    )
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
-
-    @schema.hook
-    def flatmap_path_parameters(
-        context: schemathesis.HookContext, path_parameters: dict[str, Any]
-    ) -> st.SearchStrategy[dict[str, Any]]:
-        """Swap a generated id for a real one half the time (same key set, so the case stays
-        what it was: positive or negative)."""
-        if not isinstance(path_parameters, dict):
-            return st.just(path_parameters)
-        choices = {
-            name: st.sampled_from([value, *world.known(name)])
-            if world.known(name)
-            else st.just(value)
-            for name, value in path_parameters.items()
-        }
-        return st.fixed_dictionaries(choices)
-
+    _current.append(world)
     try:
-        yield schema
+        yield Service(app, world)
     finally:
-        asgi.shutdown_lifespans()  # the plugin does it too; stop the inbox threads for sure
+        _current.remove(world)
+        asgi.shutdown_lifespans()
         app.state.runtime.app.engine.dispose()
 
 
-lazy = schemathesis.pytest.from_fixture("api_schema")
-
-
-@lazy.parametrize()
+@schema.parametrize()
 @settings(
     max_examples=25,
     deadline=None,
     derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        # deliberate: the brand and app of `service` are shared by the examples of one operation
+        HealthCheck.function_scoped_fixture,
+    ],
 )
-def test_operations_conform_and_never_fail(case: schemathesis.Case) -> None:
+def test_operations_conform_and_never_fail(case: schemathesis.Case[Any], service: Service) -> None:
     if case.path.startswith("/webhooks/"):
-        # Never signed: the only acceptable answers are "no such brand" and "bad signature".
-        response = case.call()
-        assert response.status_code in (401, 404), (response.status_code, response.text)
+        # Never signed: "no such brand" or "bad signature" (or 405 for a method the coverage
+        # phase tries that the route does not have).
+        response = case.call(app=service.app)
+        allowed = (401, 404) if case.method.upper() == case.operation.method.upper() else (405,)
+        assert response.status_code in allowed, (
+            f"{case.method} {case.formatted_path} -> {response.status_code} {response.text}"
+        )
         case.validate_response(response, checks=CHECKS)
         return
-    case.call_and_validate(checks=CHECKS)
+    case.call_and_validate(app=service.app, headers=service.headers, checks=CHECKS)
