@@ -103,17 +103,22 @@ class BatchResult:
     rejections: list[Rejection] = field(default_factory=list)
     touched_profiles: set[str] = field(default_factory=set)
 
+    COUNTS = (
+        "received",
+        "imported",
+        "duplicates",
+        "unattached",
+        "created_profiles",
+        "merges",
+        "reviews",
+        "rejected",
+    )
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTS}
+
     def add(self, other: BatchResult) -> None:
-        for name in (
-            "received",
-            "imported",
-            "duplicates",
-            "unattached",
-            "created_profiles",
-            "merges",
-            "reviews",
-            "rejected",
-        ):
+        for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         # Every rejection is stored (rejected_payload); a running total keeps only the first
         # MAX_REJECTIONS_KEPT for the report, so memory stays flat whatever the file.

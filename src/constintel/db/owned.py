@@ -4,13 +4,14 @@ identifiers, orders and events move together when profiles merge, unmerge or get
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.chunks import chunked
 
-__all__ = ["assign", "ids_by_owner", "move_to_profile", "reassign_owners"]
+__all__ = ["assign", "ids_by_owner", "move_to_profile", "page", "reassign_owners"]
 
 
 def ids_by_owner(session: Session, table: Table, *, owners: Sequence[str]) -> dict[str, list[str]]:
@@ -54,3 +55,25 @@ def assign(session: Session, table: Table, *, ids: Sequence[str], profile_id: st
         session.execute(
             update(table).where(table.c.id.in_(chunk)).values(customer_profile_id=profile_id)
         )
+
+
+def page(
+    session: Session,
+    table: Table,
+    *,
+    brand_id: str,
+    profile_id: str,
+    order_by: str,
+    limit: int,
+    offset: int,
+) -> list[Any]:
+    """One page of a profile's rows, oldest ``order_by`` first (ties by id)."""
+    return list(
+        session.execute(
+            select(table)
+            .where(table.c.brand_id == brand_id, table.c.customer_profile_id == profile_id)
+            .order_by(table.c[order_by], table.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )

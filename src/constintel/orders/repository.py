@@ -116,12 +116,12 @@ def reassign_owners(session: Session, moves: Sequence[Mapping[str, str]]) -> Non
 def page_for_profile(
     session: Session, *, brand_id: str, profile_id: str, limit: int, offset: int
 ) -> list[Any]:
-    return list(
-        session.execute(
-            select(T)
-            .where(T.c.brand_id == brand_id, T.c.customer_profile_id == profile_id)
-            .order_by(T.c.placed_at, T.c.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
+    return owned.page(
+        session,
+        T,
+        brand_id=brand_id,
+        profile_id=profile_id,
+        order_by="placed_at",
+        limit=limit,
+        offset=offset,
     )

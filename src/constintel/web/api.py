@@ -286,16 +286,7 @@ def post_events(
     if not isinstance(body, list) and rejections:
         raise PayloadError(rejections[0].field, rejections[0].reason)
     return IngestSummary(
-        received=result.received,
-        imported=result.imported,
-        duplicates=result.duplicates,
-        unattached=result.unattached,
-        created_profiles=result.created_profiles,
-        merges=result.merges,
-        reviews=result.reviews,
-        rejected=result.rejected,
-        rejections=rejections,
-        profile_ids=sorted(result.touched_profiles),
+        **result.counts(), rejections=rejections, profile_ids=sorted(result.touched_profiles)
     )
 
 

@@ -31,19 +31,10 @@ BATCH = 5_000
 
 
 def _summary(result: BatchResult) -> dict[str, Any]:
-    return {
-        "received": result.received,
-        "imported": result.imported,
-        "duplicates": result.duplicates,
-        "unattached": result.unattached,
-        "created_profiles": result.created_profiles,
-        "merges": result.merges,
-        "reviews": result.reviews,
-        "rejected": result.rejected,
-        "rejections": [
-            {"line": r.line_no, "field": r.field, "reason": r.reason} for r in result.rejections
-        ][:100],
-    }
+    rejections = [
+        {"line": r.line_no, "field": r.field, "reason": r.reason} for r in result.rejections[:100]
+    ]
+    return {**result.counts(), "rejections": rejections}
 
 
 @dataclass(frozen=True, slots=True)
