@@ -22,7 +22,7 @@ from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 from constintel.web import imports
 from constintel.web.deps import CurrentBrand, DbSession, runtime
-from constintel.web.problems import Problem
+from constintel.web.problems import responses
 from constintel.web.schemas import (
     ApproveResult,
     ErasureResult,
@@ -42,14 +42,12 @@ from constintel.web.schemas import (
 
 __all__ = ["router"]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid API key."},
-    404: {"model": Problem, "description": "No such object in this brand."},
-    422: {"model": Problem, "description": "Invalid input; names the field and the reason."},
-}
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": Problem, "description": "The object is not in a state that allows this."}
-}
+ERRORS = responses(
+    e401="Missing or invalid API key.",
+    e404="No such object in this brand.",
+    e422="Invalid input; names the field and the reason.",
+)
+CONFLICT = responses(e409="The object is not in a state that allows this.")
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
@@ -321,7 +319,25 @@ def link_event(
 # -- imports --------------------------------------------------------------------------------
 
 
-@router.post("/imports", response_model=ImportJobRead, status_code=202, tags=["imports"])
+UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "description": "The file itself, as the raw request body.",
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("application/x-ndjson", "application/json", "text/csv")
+        },
+    }
+}
+
+
+@router.post(
+    "/imports",
+    response_model=ImportJobRead,
+    status_code=202,
+    tags=["imports"],
+    openapi_extra=UPLOAD,
+)
 async def start_import(
     request: Request,
     session: DbSession,

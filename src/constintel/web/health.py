@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from constintel.db import migrate
 from constintel.web.deps import runtime
-from constintel.web.problems import Problem, problem
+from constintel.web.problems import problem, responses
 
 __all__ = ["router"]
 
@@ -36,7 +36,7 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Ready,
-    responses={503: {"model": Problem, "description": "Not ready (database or schema)."}},
+    responses=responses(e503="Not ready (database or schema)."),
 )
 async def readyz(request: Request) -> Ready | Response:
     """Ready to serve: the database answers and its schema is at the code's revision."""

@@ -18,7 +18,7 @@ from constintel.core.errors import (
     PayloadError,
 )
 
-__all__ = ["PROBLEM", "FieldError", "Problem", "install", "problem"]
+__all__ = ["PROBLEM", "FieldError", "Problem", "install", "problem", "responses"]
 
 PROBLEM = "application/problem+json"
 
@@ -55,6 +55,28 @@ def problem(
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def responses(**described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error codes, documented as problem+json:
+    ``responses(e404="No such brand.")``."""
+    problem_json = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        int(code[1:]): {"model": Problem, "description": text, "content": problem_json}
+        for code, text in described.items()
+    }
+
+
+def _problem_only(spec: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents every ``model`` response as application/json too; error responses
+    are only ever problem+json, so drop the other entry."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if PROBLEM in content:
+                    content.pop("application/json", None)
+    return spec
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(loc[0] if loc else "request")
@@ -63,7 +85,13 @@ def _loc(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": _loc(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
+        errors = [
+            {
+                "field": "body" if e["type"] == "json_invalid" else _loc(tuple(e["loc"])),
+                "reason": e["msg"],
+            }
+            for e in exc.errors()
+        ]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return problem(422, "Invalid request", detail, errors)
 
@@ -87,12 +115,28 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        title = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed"}.get(
-            exc.status_code, "Error"
-        )
-        return problem(
-            exc.status_code,
-            title,
-            str(exc.detail),
-            headers=dict(exc.headers) if exc.headers else None,
-        )
+        title = {
+            400: "Bad request",
+            401: "Unauthorized",
+            404: "Not found",
+            405: "Method not allowed",
+        }.get(exc.status_code, "Error")
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # A body that is not even text (e.g. not UTF-8): a client error like bad JSON.
+            return problem(
+                422,
+                "Invalid request",
+                "the body could not be read as JSON text (UTF-8)",
+                [{"field": "body", "reason": "not UTF-8 JSON"}],
+            )
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, title, str(exc.detail), headers=headers)
+
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problem_only(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -23,7 +23,7 @@ from constintel.core.clock import utcnow
 from constintel.core.errors import PayloadError
 from constintel.pipeline import Envelope, prepare
 from constintel.web.deps import runtime
-from constintel.web.problems import Problem, problem
+from constintel.web.problems import problem, responses
 from constintel.web.runtime import Runtime, WebhookBrand
 from constintel.webhooks import signatures
 from constintel.webhooks.inbox import Delivery, Rejected
@@ -32,14 +32,14 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "The body is not JSON."},
-    401: {"model": Problem, "description": "Missing or wrong signature; nothing was stored."},
-    404: {"model": Problem, "description": "No such brand."},
-    413: {"model": Problem, "description": "Body over the size limit."},
-    422: {"model": Problem, "description": "Unknown or invalid payload (kept for replay)."},
-    503: {"model": Problem, "description": "The database could not store it; retry."},
-}
+ERRORS = responses(
+    e400="The body is not JSON (kept for replay).",
+    e401="Missing or wrong signature; nothing was stored.",
+    e404="No such brand.",
+    e413="Body over the size limit.",
+    e422="Unknown or invalid payload (kept for replay).",
+    e503="The database could not store it; retry.",
+)
 
 
 class Accepted(BaseModel):

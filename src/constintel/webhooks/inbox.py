@@ -159,6 +159,8 @@ class GroupCommitter:
 
     async def store(self, value: Delivery | Rejected) -> bool:
         """Commit ``value``; for a delivery, True if new and False if already stored."""
+        if self._thread is None:
+            raise RuntimeError("the inbox writer is not running (start the app's lifespan)")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         self._queue.put(_Item(value, loop, future))
@@ -315,6 +317,7 @@ class Drainer:
         self._wake.set()
 
     def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="inbox-drain", daemon=True)
         self._thread.start()
 
