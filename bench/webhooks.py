@@ -274,8 +274,25 @@ def free_port() -> int:
         return port
 
 
-def start_server(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+def start_drain(url: str, log: Path) -> subprocess.Popen[bytes]:
+    """`constintel drain` as its own process (with `serve --no-drain`)."""
     env = {**os.environ, "CONSTINTEL_DATABASE_URL": url}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "constintel", "drain"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+
+
+def start_server(
+    url: str, port: int, workers: int, log: Path, *, drain: bool = True
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CONSTINTEL_DATABASE_URL": url}
+    if not drain:
+        env["CONSTINTEL_SERVE_DRAIN"] = "false"
     with log.open("wb") as out:
         child = subprocess.Popen(
             [
@@ -624,6 +641,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=1, help="passed to `constintel serve`")
     parser.add_argument(
+        "--drain-process",
+        action="store_true",
+        help="run `serve --no-drain` plus a separate `constintel drain` process (production "
+        "layout) instead of draining inside the server",
+    )
+    parser.add_argument(
         "--bodies",
         type=int,
         default=0,
@@ -653,6 +676,7 @@ def main() -> None:
     )
     name, url = fresh_postgres()
     server: subprocess.Popen[bytes] | None = None
+    drainer: subprocess.Popen[bytes] | None = None
     try:
         brand_id, api_key, secret = make_brand(url)
         with tempfile.TemporaryDirectory(prefix="constintel-bench-") as tmp:
@@ -670,9 +694,15 @@ def main() -> None:
                 health_raw = [f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()]
             print(f"signed {len(bodies):,} bodies in {time.perf_counter() - t0:.1f} s", flush=True)
 
-            server = start_server(url, port, args.workers, work / "server.log")
+            server = start_server(
+                url, port, args.workers, work / "server.log", drain=not args.drain_process
+            )
+            if args.drain_process:
+                drainer = start_drain(url, work / "drain.log")
+            layout = "separate drain process" if args.drain_process else "drain in the server"
             print(
-                f"server pid {server.pid} on {base} (--workers {args.workers}), ready", flush=True
+                f"server pid {server.pid} on {base} (--workers {args.workers}, {layout}), ready",
+                flush=True,
             )
             run = uuid.uuid4().hex[:8]
             loads: list[LoadResult] = []
@@ -742,6 +772,8 @@ def main() -> None:
                 ),
             ]
             stop_server(server)
+            if drainer is not None:
+                stop_server(drainer)
             log = (work / "server.log").read_text()
             print_report(loads, drain, rates)
             if "Traceback" in log or "ERROR" in log:
@@ -754,6 +786,8 @@ def main() -> None:
     finally:
         if server is not None:
             stop_server(server)
+        if drainer is not None:
+            stop_server(drainer)
         if args.keep_db:
             print(f"kept database {name}: {url}")
         else:

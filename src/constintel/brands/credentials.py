@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Index, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from constintel.brands.models import Brand
 from constintel.core.clock import utcnow
 from constintel.core.errors import ConfigurationError
 from constintel.core.ids import new_id
@@ -105,10 +106,12 @@ def rotate_key(session: Session, *, brand_id: str) -> IssuedKey:
     return issue_key(session, brand_id=brand_id)
 
 
-def brand_for_key(session: Session, key: str) -> str | None:
-    """The brand id a live key belongs to, or None."""
+def brand_for_key(session: Session, key: str) -> Brand | None:
+    """The brand a live key belongs to, or None (one indexed query)."""
     return session.scalar(
-        select(ApiKey.brand_id).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+        select(Brand)
+        .join(ApiKey, ApiKey.brand_id == Brand.id)
+        .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
     )
 
 

@@ -15,7 +15,7 @@ from .brands import brands_app
 from .common import console, err, fail, state
 from .ingest import generate_orders, import_files
 from .profiles import events_app, profiles_app, review_app, stats_app
-from .serve import serve
+from .serve import drain, serve
 
 __all__ = ["app", "run"]
 
@@ -72,6 +72,7 @@ def db_current() -> None:
 app.command("import")(import_files)
 app.command("generate-orders")(generate_orders)
 app.command("serve")(serve)
+app.command("drain")(drain)
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(review_app, name="review")
 app.add_typer(events_app, name="events")

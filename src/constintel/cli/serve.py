@@ -10,7 +10,7 @@ from constintel.core.errors import ConstIntelError
 
 from .common import console, fail, state
 
-__all__ = ["serve"]
+__all__ = ["drain", "serve"]
 
 
 def serve(
@@ -21,6 +21,14 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    drain: Annotated[
+        bool,
+        typer.Option(
+            envvar="CONSTINTEL_SERVE_DRAIN",
+            help="Resolve stored webhook deliveries in this process; with --no-drain run "
+            "`constintel drain` beside it (production).",
+        ),
+    ] = True,
 ) -> None:
     """Serve webhooks and the REST API (OpenAPI at /docs). Uses $CONSTINTEL_DATABASE_URL:
     the SQLite file by default, PostgreSQL in production (several replicas may share it)."""
@@ -33,6 +41,7 @@ def serve(
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
     os.environ["CONSTINTEL_DATABASE_URL"] = app.settings.database_url
+    os.environ["CONSTINTEL_SERVE_DRAIN"] = "true" if drain else "false"
     backend = app.engine.url.get_backend_name()
     console.print(f"ConstIntel on http://{host}:{port} ({backend}; API docs at /docs)")
     uvicorn.run(
@@ -44,3 +53,32 @@ def serve(
         log_level=log_level,
         access_log=access_log,
     )
+
+
+def drain(
+    interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds between looks at the inbox when idle.")
+    ] = 0.05,
+) -> None:
+    """Resolve stored webhook deliveries into profiles, continuously (beside
+    `constintel serve --no-drain`; several may run at once on PostgreSQL). Ctrl-C stops."""
+    import signal
+    import threading
+
+    from constintel.webhooks.inbox import Drainer
+
+    try:
+        app = state.app()
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+    drainer = Drainer(app.engine, interval=interval)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    drainer.start()
+    console.print(f"draining the webhook inbox every {interval} s when idle; Ctrl-C stops")
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        drainer.stop()

@@ -28,5 +28,9 @@ class Settings(BaseSettings):
     # How long a replica trusts its cached copy of a brand's webhook secrets (a signature that
     # fails also re-reads them at once, so a newly set secret works immediately).
     webhook_cache_seconds: float = 5.0
+    # Whether `constintel serve` drains the webhook inbox in-process (the embedded default).
+    # Production runs `constintel drain` as its own process(es) instead, so resolving profiles
+    # never competes with answering webhooks for the interpreter.
+    serve_drain: bool = True
     # Where uploaded import files wait to be imported.
     data_dir: str = "constintel-data"

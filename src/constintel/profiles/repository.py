@@ -17,10 +17,10 @@ from constintel.profiles.models import CustomerProfile, MergeRequest, ProfileMer
 __all__ = [
     "STAT_COLUMNS",
     "get",
-    "get_by_identifier",
     "get_many",
     "get_merge_of",
     "get_request",
+    "get_row_by_identifier",
     "insert_many",
     "insert_merge",
     "insert_requests",
@@ -75,14 +75,6 @@ def get_many(session: Session, *, brand_id: str, ids: Sequence[str]) -> list[Any
             session.execute(select(P).where(P.c.brand_id == brand_id, P.c.id.in_(chunk))).all()
         )
     return rows
-
-
-def get_by_identifier(session: Session, *, brand_id: str, kind: str, value: str) -> str | None:
-    return session.scalar(
-        select(I.c.customer_profile_id).where(
-            I.c.brand_id == brand_id, I.c.kind == kind, I.c.value == value
-        )
-    )
 
 
 def list_active(session: Session, *, brand_id: str, limit: int) -> list[Any]:
@@ -231,3 +223,12 @@ def list_page(session: Session, *, brand_id: str, sort: str, limit: int, offset:
             .offset(offset)
         ).all()
     )
+
+
+def get_row_by_identifier(session: Session, *, brand_id: str, kind: str, value: str) -> Any:
+    """The profile row that owns an identifier (maybe merged away), in one query."""
+    return session.execute(
+        select(P)
+        .join(I, I.c.customer_profile_id == P.c.id)
+        .where(I.c.brand_id == brand_id, I.c.kind == kind, I.c.value == value)
+    ).one_or_none()

@@ -54,10 +54,14 @@ def normalize_lookup(brand: Brand, kind: str, value: str) -> str:
 
 def find_by_identifier(session: Session, *, brand: Brand, kind: str, value: str) -> Any:
     normalized = normalize_lookup(brand, kind, value)
-    pid = profiles_repo.get_by_identifier(session, brand_id=brand.id, kind=kind, value=normalized)
-    if pid is None:
+    row = profiles_repo.get_row_by_identifier(
+        session, brand_id=brand.id, kind=kind, value=normalized
+    )
+    if row is None:
         raise NotFoundError(f"no profile with {kind} {normalized}")
-    return merges.resolve(session, brand_id=brand.id, profile_id=pid)
+    if row.merged_into_id is None:
+        return row
+    return merges.resolve(session, brand_id=brand.id, profile_id=row.id)
 
 
 def get(session: Session, *, brand: Brand, profile_id: str) -> Any:

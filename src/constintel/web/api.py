@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from constintel.core.clock import utcnow
@@ -21,7 +22,7 @@ from constintel.profiles import repository as profiles_repo
 from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 from constintel.web import imports
-from constintel.web.deps import CurrentBrand, DbSession, runtime
+from constintel.web.deps import AuthenticatedBrand, CurrentBrand, DbSession, runtime
 from constintel.web.problems import responses
 from constintel.web.schemas import (
     ApproveResult,
@@ -340,8 +341,7 @@ UPLOAD = {
 )
 async def start_import(
     request: Request,
-    session: DbSession,
-    brand: CurrentBrand,
+    brand: AuthenticatedBrand,
     background: BackgroundTasks,
     format: Annotated[Literal["jsonl", "json", "csv"], Query(description="File format.")],
     source: Annotated[
@@ -356,7 +356,9 @@ async def start_import(
         raise PayloadError("source", f"unknown source {source!r}; one of {', '.join(SOURCES)}")
     rt = runtime(request)
     job, path = await imports.receive(rt, request, fmt=format)
-    read = imports.create(session, brand.id, job, name=filename, source=source)
+    read = await run_in_threadpool(
+        imports.create, rt.app.engine, brand.id, job, name=filename, source=source
+    )
     background.add_task(imports.run, rt.app.engine, job.id, brand.id, path, format, source)
     return read
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -14,7 +15,7 @@ from constintel.brands.models import Brand
 from constintel.db.session import transaction
 from constintel.web.runtime import Runtime
 
-__all__ = ["CurrentBrand", "DbSession", "runtime"]
+__all__ = ["AuthenticatedBrand", "CurrentBrand", "DbSession", "runtime"]
 
 _bearer = HTTPBearer(auto_error=False, description="The brand's API key as a bearer token.")
 _header = APIKeyHeader(
@@ -27,21 +28,15 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-def _session(request: Request) -> Iterator[Session]:
-    with transaction(runtime(request).app.engine) as session:
-        yield session
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One API request's unit of work and the brand its key belongs to."""
+
+    session: Session
+    brand: Brand
 
 
-# scope="function": the transaction commits when the route returns, before the response is
-# sent, so a client that got 200 reads its own write on the next request.
-DbSession = Annotated[Session, Depends(_session, scope="function")]
-
-
-def _brand(
-    session: DbSession,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    header: Annotated[str | None, Security(_header)],
-) -> Brand:
+def _key(bearer: HTTPAuthorizationCredentials | None, header: str | None) -> str:
     key = bearer.credentials if bearer is not None else header
     if not key:
         raise HTTPException(
@@ -49,8 +44,11 @@ def _brand(
             "an API key is required: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    brand_id = credentials.brand_for_key(session, key)
-    brand = session.get(Brand, brand_id) if brand_id is not None else None
+    return key
+
+
+def _authenticate(session: Session, key: str) -> Brand:
+    brand = credentials.brand_for_key(session, key)
     if brand is None:
         raise HTTPException(
             401, "the API key is not valid (revoked or mistyped)", {"WWW-Authenticate": "Bearer"}
@@ -58,4 +56,38 @@ def _brand(
     return brand
 
 
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+KeyHeader = Annotated[str | None, Security(_header)]
+
+
+def _scope(request: Request, bearer: Bearer, header: KeyHeader) -> Iterator[Scope]:
+    """Open the transaction and authenticate in one step (one trip to the thread pool)."""
+    key = _key(bearer, header)
+    with transaction(runtime(request).app.engine) as session:
+        yield Scope(session, _authenticate(session, key))
+
+
+def _brand_only(request: Request, bearer: Bearer, header: KeyHeader) -> Brand:
+    """Authenticate in a short transaction of its own, for routes that must not hold one open
+    (an upload streaming in would otherwise hold SQLite's write lock)."""
+    key = _key(bearer, header)
+    with transaction(runtime(request).app.engine) as session:
+        return _authenticate(session, key)
+
+
+# scope="function": the transaction commits when the route returns, before the response is
+# sent, so a client that got 200 reads its own write on the next request.
+_Scoped = Annotated[Scope, Depends(_scope, scope="function")]
+
+
+async def _session(scope: _Scoped) -> Session:
+    return scope.session
+
+
+async def _brand(scope: _Scoped) -> Brand:
+    return scope.brand
+
+
+DbSession = Annotated[Session, Depends(_session)]
 CurrentBrand = Annotated[Brand, Depends(_brand)]
+AuthenticatedBrand = Annotated[Brand, Depends(_brand_only)]

@@ -68,8 +68,9 @@ async def receive(rt: Runtime, request: Request, *, fmt: str) -> tuple[Upload, P
 
 
 def create(
-    session: Session, brand_id: str, upload: Upload, *, name: str, source: str | None
+    engine: Engine, brand_id: str, upload: Upload, *, name: str, source: str | None
 ) -> ImportJobRead:
+    """Record the job (committed before its import starts)."""
     job = ImportJob(
         id=upload.id,
         brand_id=brand_id,
@@ -81,9 +82,10 @@ def create(
         result={"total_lines": upload.total_lines},
         created_at=utcnow(),
     )
-    session.add(job)
-    session.flush()
-    return _read(job)
+    with transaction(engine) as session:
+        session.add(job)
+        session.flush()
+        return _read(job)
 
 
 def run(

@@ -104,7 +104,8 @@ class Runtime:
         )
 
     def start(self) -> None:
-        self.drainer.start()
+        if self.app.settings.serve_drain:
+            self.drainer.start()
         self.committer.start()
 
     def stop(self) -> None:
