@@ -25,7 +25,6 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Engine, Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -90,10 +89,34 @@ def store_deliveries(session: Session, deliveries: Sequence[Delivery]) -> set[st
         }
         for d in deliveries
     ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(D).on_conflict_do_nothing().returning(D.c.brand_id, D.c.source, D.c.delivery_id)
-    inserted = session.execute(stmt, rows).all()
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = _insert_pg(session, rows)
+    else:
+        stmt = (
+            sqlite_insert(D)
+            .on_conflict_do_nothing()
+            .returning(D.c.brand_id, D.c.source, D.c.delivery_id)
+        )
+        inserted = [tuple(r) for r in session.execute(stmt, rows).all()]
     return {f"{b}:{s}:{d}" for b, s, d in inserted}
+
+
+_COLUMNS = ("id", "brand_id", "source", "topic", "delivery_id", "body", "received_at")
+
+
+def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """One multi-row INSERT for the whole group, built straight for the driver: a single
+    statement (cheapest for the server, one index pass per row, one round trip) without the
+    ORM's per-row statement building."""
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, 0)"] * len(rows))
+    sql = (
+        f"INSERT INTO webhook_delivery ({', '.join(_COLUMNS)}, attempts) VALUES {values} "
+        "ON CONFLICT (brand_id, source, delivery_id) DO NOTHING "
+        "RETURNING brand_id, source, delivery_id"
+    )
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(sql, [row[c] for row in rows for c in _COLUMNS], prepare=False)
+    return [tuple(r) for r in cursor.fetchall()]
 
 
 def _key(d: Delivery) -> str:
