@@ -20,7 +20,7 @@ A payload that cannot be parsed is rejected with the field and the reason and ke
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +53,7 @@ from constintel.profiles.stats import (
     apply_order_change,
     snapshot_add,
 )
+from constintel.streams import outbox
 
 __all__ = [
     "MAX_REJECTIONS_KEPT",
@@ -252,6 +253,9 @@ class _Writer:
         self.profiles: dict[str, ProfileState] = {}
         self.events: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        # (event id, profile id at the time, event): stream messages built at flush, when
+        # every profile id is final (merges later in the batch repoint them).
+        self.published: list[tuple[str, str | None, CanonicalEvent]] = []
         self.dates_stale: set[str] = set()
         # In-memory rows per owning profile, so a merge repoints them without a scan.
         self.owned: dict[str, _Owned] = {}
@@ -410,6 +414,7 @@ class _Writer:
             "created_at": self.now,
         }
         self.events.append(event_row)
+        self.published.append((event_id, target.id if target else None, event))
         if target is not None:
             self._own(target.id).events.append(event_row)
         for request in self.requests[first_request:]:
@@ -692,6 +697,7 @@ class _Writer:
         )
         events_repo.insert_many(self.s, self.events)
         profiles_repo.insert_requests(self.s, self.requests)
+        outbox.write(self.s, self._messages())
         for merge in self.pending_merges:
             profiles_repo.insert_merge(self.s, merge.record)
         # Order dates that may have shrunk are re-read now that the orders are written; a
@@ -709,6 +715,28 @@ class _Writer:
                 if (p.dirty and not p.is_new) or p.id in rewrite
             ],
         )
+
+    def _messages(self) -> Iterator[dict[str, Any]]:
+        """The batch's stream messages (see ``streams.outbox``), keyed by final profile ids.
+        ``events.raw`` names the stored event rather than copying its payload: the payload is
+        stored once, in ``customer_raw_event``, and consumers read it there by id."""
+        brand, now = self.ctx.brand_id, self.now
+        for event_id, profile_id, event in self.published:
+            live = self.resolve(profile_id).id if profile_id else None
+            yield outbox.raw(brand, event_id, live or event_id, event.source, now)
+            yield outbox.normalized(brand, event_id, live, event, now)
+        for request in self.requests:
+            attached = request["attached_profile_id"]
+            live = self.resolve(attached).id if attached else None
+            yield outbox.merge_request(brand, {**request, "attached_profile_id": live}, now)
+        for merge in self.pending_merges:
+            record = merge.record
+            yield outbox.profile_updated(
+                brand, record["merged_id"], "merged", now, merged_into=record["survivor_id"]
+            )
+        touched = sorted({self.resolve(pid).id for pid in self.result.touched_profiles})
+        for pid in touched:
+            yield outbox.profile_updated(brand, pid, "ingested", now)
 
 
 def _apply_order_data(row: dict[str, Any], data: OrderData, occurred_at: datetime) -> None:

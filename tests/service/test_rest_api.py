@@ -268,4 +268,4 @@ def test_health_and_readiness(tenant: Tenant) -> None:
     assert tenant.client.get("/healthz").json() == {"status": "ok"}
     ready = tenant.client.get("/readyz").json()
     assert ready["status"] == "ready"
-    assert ready["schema_revision"] == "0002"
+    assert ready["schema_revision"] == "0003"

@@ -16,6 +16,7 @@ from .common import console, err, fail, state
 from .ingest import generate_orders, import_files
 from .profiles import events_app, profiles_app, review_app, stats_app
 from .serve import drain, serve
+from .streams import relay, streams_app, worker
 
 __all__ = ["app", "run"]
 
@@ -73,6 +74,9 @@ app.command("import")(import_files)
 app.command("generate-orders")(generate_orders)
 app.command("serve")(serve)
 app.command("drain")(drain)
+app.command("relay")(relay)
+app.command("worker")(worker)
+app.add_typer(streams_app, name="streams")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(review_app, name="review")
 app.add_typer(events_app, name="events")

@@ -32,5 +32,12 @@ class Settings(BaseSettings):
     # Production runs `constintel drain` as its own process(es) instead, so resolving profiles
     # never competes with answering webhooks for the interpreter.
     serve_drain: bool = True
+    # Redis for the streams (production): redis://host:6379/0. Unset: the embedded mode, where
+    # `serve` runs the downstream handlers in-process straight from the outbox.
+    redis_url: str | None = None
+    # Prefix of every Redis key (streams, dead letters), so deployments can share a Redis.
+    stream_prefix: str = "constintel:"
+    # Whether `serve` publishes the outbox itself (relay to Redis, or the embedded dispatcher).
+    serve_outbox: bool = True
     # Where uploaded import files wait to be imported.
     data_dir: str = "constintel-data"

@@ -11,9 +11,23 @@ from constintel.ingest import models as _ingest
 from constintel.orders import models as _orders
 from constintel.privacy import models as _privacy
 from constintel.profiles import models as _profiles
+from constintel.streams import handlers as _handlers
+from constintel.streams import models as _streams
 from constintel.webhooks import models as _webhooks
 
 __all__ = ["metadata"]
 
-_ = (_brands, _bulk, _credentials, _identity, _ingest, _orders, _privacy, _profiles, _webhooks)
+_ = (
+    _brands,
+    _bulk,
+    _credentials,
+    _handlers,
+    _identity,
+    _ingest,
+    _orders,
+    _privacy,
+    _profiles,
+    _streams,
+    _webhooks,
+)
 metadata = Base.metadata

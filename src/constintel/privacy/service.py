@@ -32,6 +32,7 @@ from constintel.profiles import merges
 from constintel.profiles import service as profiles
 from constintel.profiles.models import CustomerProfile, MergeRequest, ProfileMerge
 from constintel.profiles.state import ERASED
+from constintel.streams import outbox
 from constintel.webhooks.models import WebhookDelivery
 
 __all__ = ["erase", "export"]
@@ -173,6 +174,7 @@ def erase(session: Session, *, brand: Brand, profile_id: str) -> dict[str, int]:
     session.execute(
         update(CustomerProfile).where(CustomerProfile.id == row.id).values(status=ERASED)
     )
+    outbox.profiles_updated(session, brand.id, [row.id], "erased", now)
     return {
         "profiles": len(ids),
         "identifiers": len(idents),

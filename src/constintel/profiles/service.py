@@ -22,6 +22,7 @@ from constintel.profiles import merges
 from constintel.profiles import repository as profiles_repo
 from constintel.profiles.schemas import IdentifierRead, ProfileRead
 from constintel.profiles.state import ProfileState, stat_values
+from constintel.streams import outbox
 
 __all__ = [
     "Drift",
@@ -153,6 +154,14 @@ def approve_request(
     profiles_repo.update_request(
         session, request_id=request.id, status="approved", decided_at=now, decided_by=actor
     )
+    outbox.write(
+        session,
+        [outbox.profile_updated(brand.id, survivor.id, "merge_approved", now)]
+        + [
+            outbox.profile_updated(brand.id, m.id, "merged", now, merged_into=survivor.id)
+            for m in states[1:]
+        ],
+    )
     return survivor.id
 
 
@@ -170,15 +179,18 @@ def unmerge(
     session: Session, *, brand: Brand, merged_id: str, actor: str = "operator"
 ) -> tuple[str, str]:
     lock_brand(session, brand.id)
-    return merges.unmerge(
+    now = utcnow()
+    restored, survivor = merges.unmerge(
         session,
         brand_id=brand.id,
         merged_id=merged_id,
         actor=actor,
         settings=_settings(brand),
         currency=brand.currency,
-        now=utcnow(),
+        now=now,
     )
+    outbox.profiles_updated(session, brand.id, [restored, survivor], "unmerged", now)
+    return restored, survivor
 
 
 def link_event(session: Session, *, brand: Brand, event_id: str, profile_id: str) -> str:
@@ -194,9 +206,11 @@ def link_event(session: Session, *, brand: Brand, event_id: str, profile_id: str
     if event.order_id is not None:
         order_rows = orders_repo.get_ids_unattached(session, ids=[event.order_id])
         orders_repo.assign(session, ids=order_rows, profile_id=target.id)
+    now = utcnow()
     merges.recompute_profile(
-        session, row=target, settings=_settings(brand), currency=brand.currency, now=utcnow()
+        session, row=target, settings=_settings(brand), currency=brand.currency, now=now
     )
+    outbox.profiles_updated(session, brand.id, [target.id], "event_linked", now)
     return str(target.id)
 
 

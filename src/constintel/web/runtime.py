@@ -18,6 +18,9 @@ from constintel.core.clock import utcnow
 from constintel.core.errors import NotFoundError
 from constintel.db.session import transaction
 from constintel.pipeline import BrandContext
+from constintel.streams.dispatcher import Pump, dispatch_once
+from constintel.streams.redis_io import StreamNames, connect
+from constintel.streams.relay import relay_once
 from constintel.webhooks.inbox import Drainer, GroupCommitter
 
 __all__ = ["LiveSecret", "Runtime", "WebhookBrand", "WebhookBrands"]
@@ -95,15 +98,19 @@ class Runtime:
     webhook_brands: WebhookBrands
     started_at: float = field(default_factory=time.time)
 
+    outbox: Pump | None = None
+
     @classmethod
     def create(cls, app: App) -> Runtime:
-        drainer = Drainer(app.engine)
+        pump = outbox_pump(app) if app.settings.serve_outbox else None
+        drainer = Drainer(app.engine, on_drained=pump.wake if pump else None)
         committer = GroupCommitter(app.engine, on_commit=drainer.wake)
-        return cls(
-            app, committer, drainer, WebhookBrands(app.engine, app.settings.webhook_cache_seconds)
-        )
+        brands = WebhookBrands(app.engine, app.settings.webhook_cache_seconds)
+        return cls(app, committer, drainer, brands, outbox=pump)
 
     def start(self) -> None:
+        if self.outbox is not None:
+            self.outbox.start()
         if self.app.settings.serve_drain:
             self.drainer.start()
         self.committer.start()
@@ -111,3 +118,16 @@ class Runtime:
     def stop(self) -> None:
         self.committer.stop()
         self.drainer.stop()
+        if self.outbox is not None:
+            self.outbox.stop()
+
+
+def outbox_pump(app: App) -> Pump:
+    """Publishes the outbox: to Redis Streams when ``redis_url`` is set, else straight to the
+    in-process handlers (the embedded mode)."""
+    settings = app.settings
+    if settings.redis_url:
+        client = connect(settings.redis_url)
+        names = StreamNames(settings.stream_prefix)
+        return Pump("outbox-relay", lambda: relay_once(app.engine, client, names), interval=0.2)
+    return Pump("outbox-dispatch", lambda: dispatch_once(app.engine), interval=0.2)

@@ -327,9 +327,16 @@ class Drainer:
     """A background thread draining the inbox: woken after each inbox commit, and every
     ``interval`` seconds for deliveries stored by other replicas."""
 
-    def __init__(self, engine: Engine, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        interval: float = 1.0,
+        on_drained: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.interval = interval
+        self.on_drained = on_drained
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -364,6 +371,8 @@ class Drainer:
                     result = drain_once(self.engine)
                     if result.received == 0:
                         break
+                    if self.on_drained is not None:
+                        self.on_drained()
             except Exception:
                 log.exception("webhook drain loop error")
             if not self._wake.is_set():

@@ -1,0 +1,155 @@
+"""A stream worker: one consumer of one consumer group.
+
+- reads new messages with XREADGROUP and applies them in batches (``apply``: effects and the
+  handled-ledger in one transaction), acknowledging only after that commit;
+- reclaims messages left pending by a dead consumer (XAUTOCLAIM after ``claim_idle_ms``);
+- a message that fails is left pending and retried (one by one, so it cannot hold back the
+  messages batched with it); once it has been delivered ``max_attempts`` times it moves to the
+  group's dead-letter stream with its last error, and is acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis
+from sqlalchemy import Engine
+
+from constintel.streams.apply import apply_batch
+from constintel.streams.handlers import Handler, Message
+from constintel.streams.redis_io import StreamNames
+
+__all__ = ["Worker"]
+
+log = logging.getLogger(__name__)
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class Worker:
+    engine: Engine
+    client: redis.Redis
+    names: StreamNames
+    handler: Handler
+    consumer: str = field(default_factory=consumer_name)
+    batch: int = 500
+    block_ms: int = 1000
+    claim_idle_ms: int = 30_000
+    max_attempts: int = 5
+    _errors: dict[str, str] = field(default_factory=dict)
+
+    def ensure_groups(self) -> None:
+        for stream in self.handler.streams:
+            try:
+                self.client.xgroup_create(
+                    self.names.stream(stream), self.handler.group, id="0", mkstream=True
+                )
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    # -- one pass ------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Reclaim, then read and apply one batch per stream; returns messages handled."""
+        handled = 0
+        for stream in self.handler.streams:
+            handled += self._reclaim(stream)
+        streams: dict[Any, Any] = {self.names.stream(s): ">" for s in self.handler.streams}
+        reply: Any = self.client.xreadgroup(
+            self.handler.group, self.consumer, streams, count=self.batch, block=self.block_ms
+        )
+        for full_name, entries in reply or []:
+            stream = full_name[len(self.names.prefix) :]
+            messages = [self._message(stream, rid, fields) for rid, fields in entries]
+            handled += self._apply(stream, messages)
+        return handled
+
+    def _message(self, stream: str, redis_id: str, fields: dict[str, str]) -> Message:
+        return Message(
+            stream=stream,
+            redis_id=redis_id,
+            outbox_id=int(fields["outbox_id"]),
+            brand_id=fields["brand_id"],
+            key=fields["key"],
+            data=orjson.loads(fields["data"]),
+        )
+
+    def _apply(self, stream: str, messages: list[Message]) -> int:
+        if not messages:
+            return 0
+        try:
+            apply_batch(self.engine, self.handler, messages)
+        except Exception:
+            log.exception(
+                "%s: batch of %d failed; retrying one by one", self.handler.group, len(messages)
+            )
+            ok: list[Message] = []
+            for m in messages:
+                try:
+                    apply_batch(self.engine, self.handler, [m])
+                    ok.append(m)
+                except Exception as exc:  # stays pending: retried after claim_idle_ms
+                    self._errors[m.redis_id] = f"{type(exc).__name__}: {exc}"
+                    log.warning("%s: message %s failed: %s", self.handler.group, m.redis_id, exc)
+            messages = ok
+        if messages:
+            self.client.xack(
+                self.names.stream(stream), self.handler.group, *[m.redis_id for m in messages]
+            )
+        return len(messages)
+
+    def _reclaim(self, stream: str) -> int:
+        name = self.names.stream(stream)
+        _, claimed, _ = self.client.xautoclaim(
+            name,
+            self.handler.group,
+            self.consumer,
+            min_idle_time=self.claim_idle_ms,
+            start_id="0-0",
+            count=self.batch,
+        )
+        if not claimed:
+            return 0
+        retry: list[Message] = []
+        for rid, fields in claimed:
+            if fields is None:  # deleted by trimming meanwhile
+                self.client.xack(name, self.handler.group, rid)
+                continue
+            delivered = self._deliveries(name, rid)
+            if delivered > self.max_attempts:
+                self._dead(stream, rid, fields, delivered)
+            else:
+                retry.append(self._message(stream, rid, fields))
+        handled = 0
+        for m in retry:  # one by one: a poison message cannot take others down with it
+            handled += self._apply(stream, [m])
+        return handled
+
+    def _deliveries(self, name: str, rid: str) -> int:
+        info: list[dict[str, Any]] = self.client.xpending_range(
+            name, self.handler.group, min=rid, max=rid, count=1
+        )
+        return int(info[0]["times_delivered"]) if info else 1
+
+    def _dead(self, stream: str, rid: str, fields: dict[Any, Any], delivered: int) -> None:
+        error = self._errors.pop(rid, "failed on another consumer (error not seen here)")
+        self.client.xadd(
+            self.names.dead(self.handler.group),
+            {**fields, "stream": stream, "id": rid, "attempts": str(delivered - 1), "error": error},
+        )
+        self.client.xack(self.names.stream(stream), self.handler.group, rid)
+        log.error(
+            "%s: message %s dead-lettered after %d attempts: %s",
+            self.handler.group,
+            rid,
+            delivered - 1,
+            error,
+        )
