@@ -115,3 +115,36 @@ def postgres_engine(postgres_url: str) -> Iterator[Engine]:
     eng = make_engine(postgres_url)
     yield eng
     eng.dispose()
+
+
+REDIS_URL = os.environ.get("CONSTINTEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis; each test gets its own key prefix (``stream_names``)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true and is unreachable: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def stream_names(redis_url: str) -> Iterator[Any]:
+    """A fresh key prefix for this test; its keys are deleted afterwards."""
+    import redis
+
+    from constintel.streams.redis_io import StreamNames
+
+    names = StreamNames(f"constintel-test-{uuid.uuid4().hex[:10]}:")
+    yield names
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{names.prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
