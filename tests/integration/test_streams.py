@@ -68,6 +68,11 @@ def intents(engine: Engine, brand_id: str) -> Counter[tuple[str, str]]:
     return Counter({(email, product): n for email, product, n in rows})
 
 
+def entries(client: Any, stream: str) -> list[dict[str, str]]:
+    """The fields of every entry of a stream, oldest first."""
+    return [fields for _, fields in client.xrange(stream)]
+
+
 def drain_worker(worker: Worker, rounds: int = 50) -> None:
     """Run until nothing is pending or new for the worker's group."""
     for _ in range(rounds):
@@ -90,15 +95,15 @@ def test_relay_keeps_order_per_profile(
     assert backlog(engine) > 0
     published = relay_once(engine, client, stream_names)
     assert published > 0
-    entries = client.xrange(stream_names.stream("events.normalized"))
-    mine = [f for _, f in entries if f["brand_id"] == ctx.brand_id]
+    normalized = entries(client, stream_names.stream("events.normalized"))
+    mine = [f for f in normalized if f["brand_id"] == ctx.brand_id]
     assert len(mine) == 60
     by_key: dict[str, list[int]] = {}
     for fields in mine:
         by_key.setdefault(fields["key"], []).append(int(fields["outbox_id"]))
     assert len(by_key) == 10
     assert all(ids == sorted(ids) for ids in by_key.values())
-    updated = [f for _, f in client.xrange(stream_names.stream("profiles.updated"))]
+    updated = entries(client, stream_names.stream("profiles.updated"))
     # Once per profile per batch: 10 people x 3 batches, not once per event.
     assert len([f for f in updated if f["brand_id"] == ctx.brand_id]) == 30
     assert relay_once(engine, client, stream_names) == 0  # all marked sent
@@ -204,9 +209,9 @@ def test_a_failing_message_goes_to_dead_letters_and_the_rest_flow(
     )
     worker.ensure_groups()
     drain_worker(worker)
-    dead = client.xrange(stream_names.dead("intents"))
+    dead = entries(client, stream_names.dead("intents"))
     assert len(dead) == 1
-    fields = dead[0][1]
+    fields = dead[0]
     assert fields["attempts"] == "3"
     assert "poison product" in fields["error"]
     expected = expected_intents(30) - Counter({("shopper2@example.com", "P5"): 1})
@@ -281,8 +286,11 @@ def test_redis_outage_outbox_grows_then_drains_in_order(
     start()
     relay_once(engine, client, names)
     assert backlog(engine) == 0
-    entries = [f for _, f in client.xrange(names.stream("events.normalized"))]
-    mine = [f for f in entries if f["brand_id"] == ctx.brand_id]
+    mine = [
+        f
+        for f in entries(client, names.stream("events.normalized"))
+        if f["brand_id"] == ctx.brand_id
+    ]
     assert len(mine) == 20
     by_key: dict[str, list[int]] = {}
     for f in mine:
