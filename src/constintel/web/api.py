@@ -67,6 +67,7 @@ def _next(count: int, limit: int, offset: int) -> int | None:
 
 @router.get("/profiles", response_model=ProfilesPage, tags=["profiles"])
 def list_profiles(
+    request: Request,
     session: DbSession,
     brand: CurrentBrand,
     email: Annotated[str | None, Query(max_length=320)] = None,
@@ -97,7 +98,7 @@ def list_profiles(
             row = profiles.find_by_identifier(session, brand=brand, kind=kind, value=value)
         except NotFoundError:
             return ProfilesPage(items=[], next_offset=None)
-        items = [] if row.status != "active" else [profiles.read(session, brand=brand, row=row)]
+        items = [] if row.status != "active" else [_read(request, session, brand, row)]
         return ProfilesPage(items=items, next_offset=None)
     rows = profiles_repo.list_page(
         session, brand_id=brand.id, sort=sort, limit=limit, offset=offset
@@ -115,10 +116,23 @@ def _live(session: DbSession, brand: CurrentBrand, profile_id: str) -> Any:
     return row
 
 
+def _read(request: Request, session: DbSession, brand: CurrentBrand, row: Any) -> ProfileRead:
+    """A profile's view, through the runtime's cache (see ``profiles.cache``)."""
+    cache = runtime(request).cache
+    cached = cache.get(brand.id, row.id, row.updated_at)
+    if cached is not None:
+        return cached
+    view = profiles.read(session, brand=brand, row=row)
+    cache.put(brand.id, view, row.updated_at)
+    return view
+
+
 @router.get("/profiles/{profile_id}", response_model=ProfileRead, tags=["profiles"])
-def get_profile(session: DbSession, brand: CurrentBrand, profile_id: ProfileId) -> ProfileRead:
+def get_profile(
+    request: Request, session: DbSession, brand: CurrentBrand, profile_id: ProfileId
+) -> ProfileRead:
     """A profile; a merged-away id answers with the profile it was merged into."""
-    return profiles.read(session, brand=brand, row=_live(session, brand, profile_id))
+    return _read(request, session, brand, _live(session, brand, profile_id))
 
 
 @router.get("/profiles/{profile_id}/events", response_model=EventsPage, tags=["profiles"])

@@ -18,6 +18,7 @@ from constintel.core.clock import utcnow
 from constintel.core.errors import NotFoundError
 from constintel.db.session import transaction
 from constintel.pipeline import BrandContext
+from constintel.profiles.cache import NoCache, ProfileCache, RedisProfileCache
 from constintel.streams.dispatcher import Pump, dispatch_once
 from constintel.streams.redis_io import StreamNames, connect
 from constintel.streams.relay import relay_once
@@ -99,6 +100,7 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
 
     outbox: Pump | None = None
+    cache: ProfileCache = field(default_factory=NoCache)
 
     @classmethod
     def create(cls, app: App) -> Runtime:
@@ -106,7 +108,10 @@ class Runtime:
         drainer = Drainer(app.engine, on_drained=pump.wake if pump else None)
         committer = GroupCommitter(app.engine, on_commit=drainer.wake)
         brands = WebhookBrands(app.engine, app.settings.webhook_cache_seconds)
-        return cls(app, committer, drainer, brands, outbox=pump)
+        cache: ProfileCache = NoCache()
+        if app.settings.redis_url:
+            cache = RedisProfileCache(connect(app.settings.redis_url), app.settings.stream_prefix)
+        return cls(app, committer, drainer, brands, outbox=pump, cache=cache)
 
     def start(self) -> None:
         if self.outbox is not None:
