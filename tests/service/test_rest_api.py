@@ -269,3 +269,43 @@ def test_health_and_readiness(tenant: Tenant) -> None:
     ready = tenant.client.get("/readyz").json()
     assert ready["status"] == "ready"
     assert ready["schema_revision"] == "0003"
+
+
+def test_metrics_count_deliveries_and_backlogs(tenant: Tenant) -> None:
+    from integration.test_seed_scenarios import SEED_SHOPIFY_ORDER as order
+
+    assert tenant.shopify(order).status_code == 200
+    assert tenant.shopify(order, signature="bad").status_code == 401
+    tenant.drained()
+    text = tenant.client.get("/metrics").text
+    accepted = 'constintel_webhook_deliveries_total{outcome="accepted",source="shopify"}'
+    refused = 'constintel_webhook_deliveries_total{outcome="unauthorized",source="shopify"}'
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values[accepted] >= 1
+    assert values[refused] >= 1
+    assert "constintel_outbox_backlog" in values
+    assert "constintel_inbox_backlog" in values
+
+
+def test_downstream_handlers_run_in_process_without_redis(tenant: Tenant) -> None:
+    """Embedded mode: the outbox is dispatched to the handlers inside `serve`."""
+    from sqlalchemy import select
+
+    from constintel.db.session import transaction
+    from constintel.streams.handlers import ProductIntent
+
+    events = [{"event_type": "cart_add", "email": "e@example.com", "product_id": "SKU-9"}] * 1
+    (pid,) = tenant.api("POST", "/events", json=events).json()["profile_ids"]
+    deadline = time.monotonic() + 10
+    while True:
+        with transaction(tenant.live.engine) as s:
+            row = s.scalar(select(ProductIntent).where(ProductIntent.customer_profile_id == pid))
+        if row is not None:
+            break
+        assert time.monotonic() < deadline, "the in-process dispatcher did not run"
+        time.sleep(0.05)
+    assert (row.product_id, row.cart_adds) == ("SKU-9", 1)

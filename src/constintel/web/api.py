@@ -277,6 +277,7 @@ def _envelope(item: Any, index: int, now: datetime) -> Envelope:
 
 @router.post("/events", response_model=IngestSummary, tags=["events"])
 def post_events(
+    request: Request,
     session: DbSession,
     brand: CurrentBrand,
     body: Annotated[dict[str, Any] | list[Any], Body(description=EVENTS_DOC)],
@@ -292,6 +293,14 @@ def post_events(
     now = utcnow()
     envelopes = [_envelope(item, n, now) for n, item in enumerate(items)]
     result = ingest_batch(session, BrandContext.of(brand), envelopes)
+    counter = runtime(request).metrics.events
+    for outcome, count in (
+        ("imported", result.imported),
+        ("duplicate", result.duplicates),
+        ("rejected", result.rejected),
+    ):
+        if count:
+            counter.labels("api", outcome).inc(count)
     rejections = [
         RejectionRead(index=r.line_no or 0, field=r.field, reason=r.reason)
         for r in result.rejections

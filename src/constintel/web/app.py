@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from constintel import __version__
 from constintel.bootstrap import App, bootstrap
-from constintel.web import api, health, problems, webhooks
+from constintel.web import api, health, metrics, problems, webhooks
 from constintel.web.runtime import Runtime
 
 __all__ = ["create_app"]
@@ -44,6 +44,7 @@ def create_app(app: App | None = None) -> FastAPI:
     web.state.runtime = rt
     problems.install(web)
     web.include_router(health.router)
+    web.include_router(metrics.router)
     web.include_router(webhooks.router)
     web.include_router(api.router)
     return web

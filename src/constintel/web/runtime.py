@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -101,6 +102,7 @@ class Runtime:
 
     outbox: Pump | None = None
     cache: ProfileCache = field(default_factory=NoCache)
+    metrics: Any = None  # web.metrics.Metrics, set by create()
 
     @classmethod
     def create(cls, app: App) -> Runtime:
@@ -111,7 +113,11 @@ class Runtime:
         cache: ProfileCache = NoCache()
         if app.settings.redis_url:
             cache = RedisProfileCache(connect(app.settings.redis_url), app.settings.stream_prefix)
-        return cls(app, committer, drainer, brands, outbox=pump, cache=cache)
+        rt = cls(app, committer, drainer, brands, outbox=pump, cache=cache)
+        from constintel.web.metrics import Metrics  # metrics collect from the runtime
+
+        rt.metrics = Metrics(rt)
+        return rt
 
     def start(self) -> None:
         if self.outbox is not None:

@@ -42,6 +42,16 @@ ERRORS = responses(
 )
 
 
+OUTCOMES = {
+    400: "malformed",
+    401: "unauthorized",
+    404: "unknown_brand",
+    413: "too_large",
+    422: "invalid",
+    503: "unavailable",
+}
+
+
 class Accepted(BaseModel):
     status: str  # "accepted" | "duplicate" | "ping" | "ignored"
     delivery_id: str | None = None
@@ -118,6 +128,18 @@ def _topic_and_delivery(
 
 
 async def _receive(request: Request, brand_id: str, source: str) -> Response:
+    started = time.perf_counter()
+    response = await _handle(request, brand_id, source)
+    metrics = runtime(request).metrics
+    outcome = response.headers.get("x-constintel-outcome") or OUTCOMES.get(
+        response.status_code, str(response.status_code)
+    )
+    metrics.deliveries.labels(source, outcome).inc()
+    metrics.latency.labels(source).observe(time.perf_counter() - started)
+    return response
+
+
+async def _handle(request: Request, brand_id: str, source: str) -> Response:
     rt: Runtime = runtime(request)
     try:
         body = await _body(request, rt.app.settings.max_body_bytes)
@@ -189,7 +211,11 @@ async def _receive(request: Request, brand_id: str, source: str) -> Response:
 
 
 def _ok(accepted: Accepted) -> Response:
-    return Response(accepted.model_dump_json(), media_type="application/json")
+    return Response(
+        accepted.model_dump_json(),
+        media_type="application/json",
+        headers={"x-constintel-outcome": accepted.status},
+    )
 
 
 async def _reject(
