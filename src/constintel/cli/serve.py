@@ -59,21 +59,32 @@ def drain(
     interval: Annotated[
         float, typer.Option(min=0.01, help="Seconds between looks at the inbox when idle.")
     ] = 0.05,
+    outbox: Annotated[
+        bool,
+        typer.Option(
+            help="Also publish the outbox right after each drained batch (relay to Redis with "
+            "CONSTINTEL_REDIS_URL, else the in-process handlers)."
+        ),
+    ] = True,
 ) -> None:
     """Resolve stored webhook deliveries into profiles, continuously (beside
     `constintel serve --no-drain`; several may run at once on PostgreSQL). Ctrl-C stops."""
     import signal
     import threading
 
+    from constintel.web.runtime import outbox_pump
     from constintel.webhooks.inbox import Drainer
 
     try:
         app = state.app()
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
-    drainer = Drainer(app.engine, interval=interval)
+    pump = outbox_pump(app) if outbox else None
+    drainer = Drainer(app.engine, interval=interval, on_drained=pump.wake if pump else None)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    if pump is not None:
+        pump.start()
     drainer.start()
     console.print(f"draining the webhook inbox every {interval} s when idle; Ctrl-C stops")
     try:
@@ -82,3 +93,5 @@ def drain(
         pass
     finally:
         drainer.stop()
+        if pump is not None:
+            pump.stop()

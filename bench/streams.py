@@ -1,0 +1,277 @@
+"""Streams benchmark: relay and worker throughput, and webhook-to-handler latency, beside Redis.
+
+    python bench/streams.py [--messages 100000] [--rate 1000] [--seconds 10]
+
+On a fresh PostgreSQL database (admin URL ``CONSTINTEL_TEST_POSTGRES_URL``) and the real Redis
+(``CONSTINTEL_TEST_REDIS_URL``, default redis://127.0.0.1:6379/0, a fresh key prefix), in one
+run:
+
+1. the raw limit of this Redis from Python: ``XADD`` of ``--messages`` entries of the relay's
+   size (pipelined, 1,000 per round trip), then ``XREADGROUP`` + ``XACK`` of all of them;
+2. the relay: ``--messages`` outbox rows (``events.normalized`` of generated events, written
+   with COPY before the clock starts) published by ``relay_once`` until the backlog is 0;
+3. a worker (``intents`` group, real handler, exactly-once ledger) consuming them;
+4. end to end: ``constintel serve`` (with Redis: its outbox pump is the relay) and a
+   ``constintel worker`` process; signed Shopify orders are sent at ``--rate`` per second
+   (open loop, raw HTTP/1.1 over 32 keep-alive connections) for ``--seconds``; for each
+   delivery, the time from its 200 to its ``events.normalized`` message applied by the
+   ``intents`` handler (``handled_message.handled_at``): p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import redis
+
+import webhooks as wh  # type: ignore[import-not-found]  # bench/webhooks.py helpers
+from constintel.core.clock import utcnow
+from constintel.db.session import make_engine, transaction
+from constintel.events.schemas import CanonicalEvent, Channel, EventType
+from constintel.streams import outbox
+from constintel.streams.handlers import HANDLERS
+from constintel.streams.redis_io import StreamNames
+from constintel.streams.relay import backlog, relay_once
+from constintel.streams.worker import Worker
+
+REDIS_URL = os.environ.get("CONSTINTEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def raw_redis(
+    client: redis.Redis, prefix: str, n: int, fields: dict[str, str]
+) -> tuple[float, float]:
+    """(XADD/s, XREADGROUP+XACK/s) for n entries of the given fields."""
+    stream = f"{prefix}raw"
+    started = time.perf_counter()
+    for start in range(0, n, 1000):
+        pipe = client.pipeline(transaction=False)
+        for _ in range(min(1000, n - start)):
+            pipe.xadd(stream, fields)  # type: ignore[arg-type]
+        pipe.execute()
+    add_rate = n / (time.perf_counter() - started)
+    client.xgroup_create(stream, "g", id="0")
+    started = time.perf_counter()
+    read = 0
+    while read < n:
+        reply: Any = client.xreadgroup("g", "c", {stream: ">"}, count=1000)
+        entries = reply[0][1] if reply else []
+        if not entries:
+            break
+        client.xack(stream, "g", *[rid for rid, _ in entries])
+        read += len(entries)
+    return add_rate, read / (time.perf_counter() - started)
+
+
+def write_outbox(url: str, brand_id: str, n: int) -> None:
+    engine = make_engine(url)
+    now = utcnow()
+    rows = []
+    for k in range(n):
+        event = CanonicalEvent(
+            source="api",
+            event_type=EventType.CART_ADD,
+            occurred_at=now,
+            channel=Channel.WEB,
+            properties={"product_id": f"P{k % 50}"},
+        )
+        rows.append(
+            outbox.normalized(brand_id, str(uuid.uuid4()), f"profile-{k % 5000}", event, now)
+        )
+    with transaction(engine) as session:
+        outbox.write(session, rows)
+    engine.dispose()
+
+
+def phase_relay_and_worker(
+    url: str, brand_id: str, n: int, names: StreamNames
+) -> tuple[float, float]:
+    engine = make_engine(url)
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    started = time.perf_counter()
+    while backlog(engine):
+        relay_once(engine, client, names)
+    relay_rate = n / (time.perf_counter() - started)
+    worker = Worker(
+        engine, client, names, HANDLERS["intents"], consumer="bench", batch=1000, block_ms=50
+    )
+    worker.ensure_groups()
+    started = time.perf_counter()
+    done = 0
+    while done < n:
+        got = worker.run_once()
+        if got == 0:
+            break
+        done += got
+    worker_rate = done / (time.perf_counter() - started)
+    engine.dispose()
+    return relay_rate, worker_rate
+
+
+async def open_loop(
+    port: int, requests: list[bytes], rate: float, connections: int = 32
+) -> dict[str, float]:
+    """Send the requests at ``rate``/s over ``connections`` keep-alive connections; returns
+    {delivery id: wall-clock time of its 200}."""
+    accepted: dict[str, float] = {}
+    queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+
+    async def conn() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while (item := await queue.get()) is not None:
+            delivery, request = item
+            writer.write(request)
+            await writer.drain()
+            status = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            if b" 200 " in status:
+                accepted[delivery] = time.time()
+        writer.close()
+
+    tasks = [asyncio.create_task(conn()) for _ in range(connections)]
+    start = time.perf_counter()
+    for n, request in enumerate(requests):
+        delay = start + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        delivery = f"bench-{n}"
+        queue.put_nowait((delivery, request.replace(b"{ID}", delivery.encode())))
+    for _ in tasks:
+        queue.put_nowait(None)
+    await asyncio.gather(*tasks)
+    return accepted
+
+
+def end_to_end(
+    url: str,
+    brand_id: str,
+    secret: str,
+    rate: float,
+    seconds: float,
+    work: Path,
+    names: StreamNames,
+) -> tuple[list[float], int, int]:
+    env = {
+        **os.environ,
+        "CONSTINTEL_REDIS_URL": REDIS_URL,
+        "CONSTINTEL_STREAM_PREFIX": names.prefix,
+    }
+    os.environ.update(env)  # the server and the worker read these
+    port = wh.free_port()
+    count = int(rate * seconds)
+    bodies = wh.shopify_orders(count, seed=7)
+    order_of = {f"bench-{n}": str(orjson.loads(b)["id"]) for n, b in enumerate(bodies)}
+    requests = wh.raw_requests(port, f"/webhooks/shopify/{brand_id}", secret, bodies)
+    # The production layout: serve answers webhooks; a drain process resolves them and relays
+    # the outbox right after each batch; a worker runs the handlers.
+    os.environ["CONSTINTEL_SERVE_OUTBOX"] = "false"
+    server = wh.start_server(url, port, 1, work / "server.log", drain=False)
+    drainer = wh.start_drain(url, work / "drain.log")
+    with (work / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "constintel", "worker", "--group", "intents"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**env, "CONSTINTEL_DATABASE_URL": url},
+            start_new_session=True,
+        )
+    try:
+        time.sleep(1.0)
+        accepted = asyncio.run(open_loop(port, requests, rate))
+        deadline = time.monotonic() + 60
+        handled_at: dict[str, float] = {}
+        with psycopg.connect(url) as conn:
+            while time.monotonic() < deadline:
+                rows = conn.execute(
+                    "SELECT o.payload->>'order_id', h.handled_at FROM handled_message h "
+                    "JOIN outbox o ON o.id = h.outbox_id "
+                    "WHERE h.consumer_group = 'intents' AND o.stream = 'events.normalized'"
+                ).fetchall()
+                handled_at = {order: at.timestamp() for order, at in rows}
+                if len(handled_at) >= len(accepted):
+                    break
+                time.sleep(0.2)
+    finally:
+        wh.stop_server(worker)
+        wh.stop_server(drainer)
+        wh.stop_server(server)
+    latencies = [
+        (handled_at[order_of[d]] - t) * 1000
+        for d, t in accepted.items()
+        if order_of[d] in handled_at
+    ]
+    return latencies, len(accepted), len(handled_at)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    names = StreamNames(f"constintel-bench-{uuid.uuid4().hex[:8]}:")
+    name, url = wh.fresh_postgres()
+    try:
+        brand_id, _, secret = wh.make_brand(url)
+        sample = {"outbox_id": "1", "brand_id": brand_id, "key": "k" * 36, "data": "x" * 330}
+        add_rate, read_rate = raw_redis(client, names.prefix, args.messages, sample)
+        write_outbox(url, brand_id, args.messages)
+        relay_rate, worker_rate = phase_relay_and_worker(url, brand_id, args.messages, names)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            latencies, accepted, handled = end_to_end(
+                url, brand_id, secret, args.rate, args.seconds, Path(tmp), names
+            )
+        print(
+            f"\n{args.messages:,} messages; Redis {REDIS_URL}; PostgreSQL {url.rsplit('/', 1)[1]}"
+        )
+        print(f"  raw XADD (pipelined)          {add_rate:>10,.0f} msgs/s   (limit, same run)")
+        print(f"  raw XREADGROUP + XACK         {read_rate:>10,.0f} msgs/s   (limit, same run)")
+        print(f"  relay outbox -> streams       {relay_rate:>10,.0f} msgs/s   target >= 20,000")
+        print(f"  worker (intents, exactly once){worker_rate:>10,.0f} msgs/s")
+        print(
+            f"\nend to end at {args.rate:,.0f} webhooks/s for {args.seconds:.0f} s: {accepted:,} accepted, {handled:,} handled"
+        )
+        if latencies:
+            print(
+                f"  accepted -> handler done      p50 {pct(latencies, 0.5):.0f} ms   p99 {pct(latencies, 0.99):.0f} ms"
+                f"   max {max(latencies):.0f} ms   mean {statistics.fmean(latencies):.0f} ms   target p99 < 250 ms"
+            )
+        print(
+            f"\n(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs shared by client, server, worker, PostgreSQL and Redis)"
+        )
+    finally:
+        keys = list(client.scan_iter(match=f"{names.prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        wh.drop_postgres(name)
+
+
+if __name__ == "__main__":
+    main()
