@@ -73,25 +73,25 @@ def drain(
     import threading
 
     from constintel.web.runtime import outbox_pump
-    from constintel.webhooks.inbox import Drainer
+    from constintel.webhooks.inbox import drainer
 
     try:
         app = state.app()
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
     pump = outbox_pump(app) if outbox else None
-    drainer = Drainer(app.engine, interval=interval, on_drained=pump.wake if pump else None)
+    inbox = drainer(app.engine, interval=interval, on_drained=pump.wake if pump else None)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     if pump is not None:
         pump.start()
-    drainer.start()
+    inbox.start()
     console.print(f"draining the webhook inbox every {interval} s when idle; Ctrl-C stops")
     try:
         done.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        drainer.stop()
+        inbox.stop()
         if pump is not None:
             pump.stop()

@@ -23,7 +23,7 @@ from constintel.profiles.cache import NoCache, ProfileCache, RedisProfileCache
 from constintel.streams.dispatcher import Pump, dispatch_once
 from constintel.streams.redis_io import StreamNames, connect
 from constintel.streams.relay import relay_once
-from constintel.webhooks.inbox import Drainer, GroupCommitter
+from constintel.webhooks.inbox import GroupCommitter, drainer
 
 __all__ = ["LiveSecret", "Runtime", "WebhookBrand", "WebhookBrands"]
 
@@ -96,7 +96,7 @@ class WebhookBrands:
 class Runtime:
     app: App
     committer: GroupCommitter
-    drainer: Drainer
+    drain: Pump
     webhook_brands: WebhookBrands
     started_at: float = field(default_factory=time.time)
 
@@ -107,13 +107,13 @@ class Runtime:
     @classmethod
     def create(cls, app: App) -> Runtime:
         pump = outbox_pump(app) if app.settings.serve_outbox else None
-        drainer = Drainer(app.engine, on_drained=pump.wake if pump else None)
-        committer = GroupCommitter(app.engine, on_commit=drainer.wake)
+        drain = drainer(app.engine, on_drained=pump.wake if pump else None)
+        committer = GroupCommitter(app.engine, on_commit=drain.wake)
         brands = WebhookBrands(app.engine, app.settings.webhook_cache_seconds)
         cache: ProfileCache = NoCache()
         if app.settings.redis_url:
             cache = RedisProfileCache(connect(app.settings.redis_url), app.settings.stream_prefix)
-        rt = cls(app, committer, drainer, brands, outbox=pump, cache=cache)
+        rt = cls(app, committer, drain, brands, outbox=pump, cache=cache)
         from constintel.web.metrics import Metrics  # metrics collect from the runtime
 
         rt.metrics = Metrics(rt)
@@ -123,12 +123,12 @@ class Runtime:
         if self.outbox is not None:
             self.outbox.start()
         if self.app.settings.serve_drain:
-            self.drainer.start()
+            self.drain.start()
         self.committer.start()
 
     def stop(self) -> None:
         self.committer.stop()
-        self.drainer.stop()
+        self.drain.stop()
         if self.outbox is not None:
             self.outbox.stop()
 

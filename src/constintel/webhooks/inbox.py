@@ -34,9 +34,10 @@ from constintel.core.ids import new_id
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
 from constintel.pipeline import BatchResult, BrandContext, Envelope, ingest_batch
+from constintel.streams.dispatcher import Pump
 from constintel.webhooks.models import WebhookDelivery
 
-__all__ = ["Delivery", "Drainer", "GroupCommitter", "Rejected", "drain_once", "store_deliveries"]
+__all__ = ["Delivery", "GroupCommitter", "Rejected", "drain_once", "drainer", "store_deliveries"]
 
 log = logging.getLogger(__name__)
 
@@ -323,57 +324,17 @@ def _record_failure(engine: Engine, row_id: str, exc: Exception) -> None:
         session.execute(update(D).where(D.c.id == row_id).values(**values))
 
 
-class Drainer:
+def drainer(
+    engine: Engine, *, interval: float = 1.0, on_drained: Callable[[], None] | None = None
+) -> Pump:
     """A background thread draining the inbox: woken after each inbox commit, and every
-    ``interval`` seconds for deliveries stored by other replicas."""
+    ``interval`` seconds for deliveries stored by other replicas; ``on_drained`` runs after
+    each drained batch (it wakes the outbox relay)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        interval: float = 1.0,
-        on_drained: Callable[[], None] | None = None,
-    ) -> None:
-        self.engine = engine
-        self.interval = interval
-        self.on_drained = on_drained
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._idle = threading.Event()
-        self._thread: threading.Thread | None = None
+    def step() -> int:
+        taken = drain_once(engine).received
+        if taken and on_drained is not None:
+            on_drained()
+        return taken
 
-    def wake(self) -> None:
-        self._idle.clear()
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="inbox-drain", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until the inbox has been found empty after the last wake (tests, shutdown)."""
-        return self._idle.wait(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            try:
-                while not self._stop.is_set():
-                    result = drain_once(self.engine)
-                    if result.received == 0:
-                        break
-                    if self.on_drained is not None:
-                        self.on_drained()
-            except Exception:
-                log.exception("webhook drain loop error")
-            if not self._wake.is_set():
-                self._idle.set()
+    return Pump("inbox-drain", step, interval=interval)
