@@ -3,11 +3,19 @@
 Nothing accepted is lost and one bad line never stops the rest: lines that are not valid
 JSON, and payloads the adapters reject, are reported with their line number and reason and
 kept in ``rejected_payload`` for replay.
+
+A batch allocates millions of small objects (decoded payloads, rows, in-memory state) that
+all live until its commit. With CPython's default thresholds the cyclic garbage collector
+walks them over and over while they are built (a quarter of an import's time was spent
+there), so the import runs with a much larger first-generation threshold; memory is still
+reclaimed by reference counting as before, and the thresholds are restored afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 
 from sqlalchemy import Engine
@@ -20,7 +28,21 @@ from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
 from constintel.pipeline import BatchResult, BrandContext, Envelope, Rejection, ingest_batch
 
-__all__ = ["import_envelopes"]
+__all__ = ["BULK_GC_THRESHOLD", "import_envelopes"]
+
+# Allocations (net of deallocations) between young collections during an import; the
+# default is 700.
+BULK_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    saved = gc.get_threshold()
+    gc.set_threshold(BULK_GC_THRESHOLD, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def import_envelopes(
@@ -30,6 +52,18 @@ def import_envelopes(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[BatchResult], None] | None = None,
+) -> BatchResult:
+    with _fewer_gc_passes():
+        return _import(engine, ctx, items, batch_size=batch_size, on_batch=on_batch)
+
+
+def _import(
+    engine: Engine,
+    ctx: BrandContext,
+    items: Iterable[Envelope | BadLine],
+    *,
+    batch_size: int,
+    on_batch: Callable[[BatchResult], None] | None,
 ) -> BatchResult:
     total = BatchResult()
     iterator = iter(items)
