@@ -51,8 +51,9 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
         raise ValueError(f"naive datetime {value!r}: ConstIntel stores aware UTC only")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    # The exact text format of SQLAlchemy's SQLite DATETIME, so comparisons stay consistent.
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # The exact text format of SQLAlchemy's SQLite DATETIME, so comparisons stay consistent:
+    # the ISO text of the UTC time without its "+00:00" (cheaper than a naive copy's).
+    return value.isoformat(" ", "microseconds")[:-6]
 
 
 def _sqlite_json(value: Any) -> str | None:
