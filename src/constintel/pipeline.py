@@ -687,8 +687,7 @@ class _Writer:
         )
         events_repo.insert_many(self.s, self.events)
         profiles_repo.insert_requests(self.s, self.requests)
-        for merge in self.pending_merges:
-            profiles_repo.insert_merge(self.s, merge.record)
+        profiles_repo.insert_merges(self.s, [merge.record for merge in self.pending_merges])
         # Order dates that may have shrunk are re-read now that the orders are written; a
         # profile inserted above with the old dates is then rewritten too.
         rewrite = {self.resolve(pid).id for pid in self.dates_stale}

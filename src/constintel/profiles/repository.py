@@ -23,6 +23,7 @@ __all__ = [
     "get_request",
     "insert_many",
     "insert_merge",
+    "insert_merges",
     "insert_requests",
     "list_active",
     "list_active_ids",
@@ -144,6 +145,11 @@ def set_merged_into(session: Session, *, ids: Sequence[str], target: str | None)
 
 def insert_merge(session: Session, row: Mapping[str, Any]) -> None:
     session.execute(M.insert(), [dict(row)])
+
+
+def insert_merges(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many merge records (every column present) in bulk: a batch's automatic merges."""
+    insert_rows(session, M, rows)
 
 
 def get_merge_of(session: Session, *, brand_id: str, merged_id: str) -> Any:
