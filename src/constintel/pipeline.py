@@ -61,9 +61,12 @@ __all__ = [
     "BrandContext",
     "Envelope",
     "Prepared",
+    "PreparedBatch",
     "Rejection",
     "ingest_batch",
+    "ingest_prepared",
     "prepare",
+    "prepare_batch",
 ]
 
 
@@ -698,8 +701,7 @@ class _Writer:
         events_repo.insert_many(self.s, self.events)
         profiles_repo.insert_requests(self.s, self.requests)
         outbox.write(self.s, self._messages())
-        for merge in self.pending_merges:
-            profiles_repo.insert_merge(self.s, merge.record)
+        profiles_repo.insert_merges(self.s, [merge.record for merge in self.pending_merges])
         # Order dates that may have shrunk are re-read now that the orders are written; a
         # profile inserted above with the old dates is then rewritten too.
         rewrite = {self.resolve(pid).id for pid in self.dates_stale}
@@ -788,18 +790,42 @@ def _apply_order_data(row: dict[str, Any], data: OrderData, occurred_at: datetim
 
 def ingest_batch(session: Session, ctx: BrandContext, envelopes: Sequence[Envelope]) -> BatchResult:
     """Accept one batch inside the caller's transaction (the caller commits)."""
-    result = BatchResult(received=len(envelopes))
-    prepared: list[Prepared] = []
-    rejected_rows: list[dict[str, Any]] = []
-    received = utcnow()
+    return ingest_prepared(session, ctx, prepare_batch(envelopes, ctx))
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch after normalization: the envelopes that prepared, in order, and the rejected
+    ones with the field and the reason. Pure data (no session), so bulk imports can prepare
+    batches in worker processes."""
+
+    received: int
+    prepared: list[Prepared] = field(default_factory=list)
+    rejected: list[tuple[Envelope, str, str]] = field(default_factory=list)
+
+
+def prepare_batch(envelopes: Sequence[Envelope], ctx: BrandContext) -> PreparedBatch:
+    """Normalize every envelope (pure); a payload that fails is rejected, never raised."""
+    batch = PreparedBatch(received=len(envelopes))
     for envelope in envelopes:
         try:
-            prepared.append(prepare(envelope, ctx))
+            batch.prepared.append(prepare(envelope, ctx))
             continue
         except PayloadError as exc:
             field_name, reason = exc.field, exc.reason
         except Exception as exc:  # a bug in an adapter must not take the batch down with it
             field_name, reason = "", f"internal error while normalizing ({exc!r}); kept for replay"
+        batch.rejected.append((envelope, field_name, reason))
+    return batch
+
+
+def ingest_prepared(session: Session, ctx: BrandContext, batch: PreparedBatch) -> BatchResult:
+    """Write one prepared batch inside the caller's transaction (the caller commits)."""
+    result = BatchResult(received=batch.received)
+    prepared = batch.prepared
+    rejected_rows: list[dict[str, Any]] = []
+    received = utcnow()
+    for envelope, field_name, reason in batch.rejected:
         result.rejections.append(Rejection(envelope.line_no, envelope.origin, field_name, reason))
         rejected_rows.append(_rejected_row(ctx.brand_id, envelope, field_name, reason, received))
     result.rejected = len(rejected_rows)

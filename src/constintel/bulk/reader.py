@@ -14,7 +14,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -22,7 +22,15 @@ from constintel.core.errors import PayloadError
 from constintel.events.schemas import SOURCES
 from constintel.pipeline import Envelope
 
-__all__ = ["FORMATS", "BadLine", "detect_format", "read_file"]
+__all__ = [
+    "FORMATS",
+    "BadLine",
+    "RawLine",
+    "detect_format",
+    "jsonl_lines",
+    "parse_jsonl_line",
+    "read_file",
+]
 
 FORMATS = ("jsonl", "json", "csv")
 
@@ -72,30 +80,48 @@ def _envelope(
     return Envelope(source, topic, obj, origin, line_no)
 
 
+class RawLine(NamedTuple):
+    """One non-blank line of a JSONL file, not yet decoded (cheap to send to a worker)."""
+
+    name: str  # the file's name, for origins ("orders.jsonl:12")
+    line_no: int
+    text: bytes
+
+
+def jsonl_lines(path: Path) -> Iterator[RawLine]:
+    """The non-blank lines of a JSONL file with their line numbers."""
+    name = path.name
+    with path.open("rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if line.strip():
+                yield RawLine(name, line_no, line)
+
+
+def parse_jsonl_line(
+    line: RawLine, *, source: str | None = None, topic: str | None = None
+) -> Envelope | BadLine:
+    origin = f"{line.name}:{line.line_no}"
+    try:
+        obj = orjson.loads(line.text)
+    except orjson.JSONDecodeError as exc:
+        return BadLine(
+            origin,
+            line.line_no,
+            line.text.decode("utf-8", "replace").rstrip("\n"),
+            "line",
+            f"invalid JSON: {exc}",
+        )
+    return _envelope(obj, source=source, topic=topic, origin=origin, line_no=line.line_no)
+
+
 def read_file(
     path: Path, *, source: str | None = None, topic: str | None = None, fmt: str | None = None
 ) -> Iterator[Envelope | BadLine]:
     fmt = fmt or detect_format(path)
     name = path.name
     if fmt == "jsonl":
-        with path.open("rb") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    yield BadLine(
-                        f"{name}:{line_no}",
-                        line_no,
-                        line.decode("utf-8", "replace").rstrip("\n"),
-                        "line",
-                        f"invalid JSON: {exc}",
-                    )
-                    continue
-                yield _envelope(
-                    obj, source=source, topic=topic, origin=f"{name}:{line_no}", line_no=line_no
-                )
+        for line in jsonl_lines(path):
+            yield parse_jsonl_line(line, source=source, topic=topic)
     elif fmt == "json":
         try:
             doc = orjson.loads(path.read_bytes())

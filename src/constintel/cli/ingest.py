@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +19,8 @@ from rich.progress import (
 from rich.table import Table
 
 from constintel.brands import service as brands
-from constintel.bulk.importer import import_envelopes
-from constintel.bulk.reader import FORMATS, BadLine, detect_format, read_file
+from constintel.bulk import importer
+from constintel.bulk.reader import FORMATS, detect_format
 from constintel.core.clock import utcnow
 from constintel.core.config import DEFAULT_BATCH_SIZE
 from constintel.core.errors import ConstIntelError, NotFoundError
@@ -90,12 +90,9 @@ def _count_records(files: list[Path], fmt: str | None) -> int | None:
 
 
 def _run_import(
-    ctx: BrandContext,
-    items: Iterable[Envelope | BadLine],
-    total: int | None,
-    batch_size: int,
-    quiet: bool,
+    run: Callable[[Callable[[BatchResult], None]], BatchResult], total: int | None, quiet: bool
 ) -> BatchResult:
+    """``run(on_batch)`` under a progress bar, then the summary."""
     started = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -112,13 +109,7 @@ def _run_import(
         def on_batch(result: BatchResult) -> None:
             progress.advance(task, result.received)
 
-        result = import_envelopes(
-            state.app().engine,
-            ctx,
-            items,
-            batch_size=batch_size,
-            on_batch=on_batch,
-        )
+        result = run(on_batch)
     _summary(result, time.perf_counter() - started)
     return result
 
@@ -144,6 +135,14 @@ def import_files(
         int, typer.Option(min=1, help="Events per transaction.")
     ] = DEFAULT_BATCH_SIZE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes that normalize large JSONL imports beside the writer "
+            "(default: 1 when there is a second core; 0: none).",
+        ),
+    ] = None,
     brand: BrandOpt = None,
 ) -> None:
     """Import orders and events from files.
@@ -159,12 +158,21 @@ def import_files(
     try:
         ctx = _context(brand)
 
-        def items() -> Iterator[Envelope | BadLine]:
-            for path in files:
-                yield from read_file(path, source=source, topic=topic, fmt=fmt)
+        def run(on_batch: Callable[[BatchResult], None]) -> BatchResult:
+            return importer.import_files(
+                state.app().engine,
+                ctx,
+                files,
+                source=source,
+                topic=topic,
+                fmt=fmt,
+                batch_size=batch_size,
+                on_batch=on_batch,
+                workers=workers,
+            )
 
         total = None if quiet else _count_records(files, fmt)
-        result = _run_import(ctx, items(), total, batch_size, quiet)
+        result = _run_import(run, total, quiet)
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
     if result.imported == 0 and result.rejected > 0:
@@ -212,6 +220,12 @@ def generate_orders(
             Envelope(e["source"], e.get("topic"), e["payload"], f"generated:{n}", n)
             for n, e in enumerate(generate(config), start=1)
         )
-        _run_import(ctx, envelopes, None, DEFAULT_BATCH_SIZE, quiet)
+        _run_import(
+            lambda on_batch: importer.import_envelopes(
+                state.app().engine, ctx, envelopes, on_batch=on_batch
+            ),
+            None,
+            quiet,
+        )
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc

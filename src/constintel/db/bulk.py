@@ -13,9 +13,10 @@ directly, inside the session's own transaction:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -50,8 +51,9 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
         raise ValueError(f"naive datetime {value!r}: ConstIntel stores aware UTC only")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    # The exact text format of SQLAlchemy's SQLite DATETIME, so comparisons stay consistent.
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # The exact text format of SQLAlchemy's SQLite DATETIME, so comparisons stay consistent:
+    # the ISO text of the UTC time without its "+00:00" (cheaper than a naive copy's).
+    return value.isoformat(" ", "microseconds")[:-6]
 
 
 def _sqlite_json(value: Any) -> str | None:
@@ -90,9 +92,17 @@ def _converter(column_type: Any, dialect: str) -> Converter:
 def _converted(
     table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]], dialect: str
 ) -> list[tuple[Any, ...]]:
-    """The rows as driver-ready tuples, in ``names`` order, each value converted once."""
-    pairs = [(name, _converter(table.c[name].type, dialect)) for name in names]
-    return [tuple(conv(row[name]) for name, conv in pairs) for row in rows]
+    """The rows as driver-ready tuples, in ``names`` order, each value converted once.
+
+    Converted column by column (``map`` over the rows; nothing to do for columns stored as
+    they are), then zipped into rows, which costs less than building each row's tuple value
+    by value."""
+    columns: list[Iterable[Any]] = []
+    for name in names:
+        convert = _converter(table.c[name].type, dialect)
+        values = map(itemgetter(name), rows)
+        columns.append(values if convert is _identity else map(convert, values))
+    return list(zip(*columns, strict=True))
 
 
 def _copy(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from constintel.core.ids import new_id
 from constintel.db import owned
 from constintel.db.bulk import insert_rows
-from constintel.db.chunks import chunked
+from constintel.db.chunks import in_values
 from constintel.ingest.models import CustomerRawEvent, RejectedPayload
 
 __all__ = [
@@ -37,11 +37,9 @@ R = cast(Table, RejectedPayload.__table__)
 
 def existing_dedupe_keys(session: Session, *, brand_id: str, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in chunked(sorted(set(keys))):
+    for condition in in_values(session, T.c.dedupe_key, sorted(set(keys))):
         found.update(
-            session.scalars(
-                select(T.c.dedupe_key).where(T.c.brand_id == brand_id, T.c.dedupe_key.in_(chunk))
-            ).all()
+            session.scalars(select(T.c.dedupe_key).where(T.c.brand_id == brand_id, condition)).all()
         )
     return found
 

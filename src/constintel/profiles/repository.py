@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.bulk import insert_rows, update_rows
-from constintel.db.chunks import chunked
+from constintel.db.chunks import chunked, in_values
 from constintel.identity.models import CustomerIdentifier
 from constintel.orders.models import CustomerOrder
 from constintel.profiles.models import CustomerProfile, MergeRequest, ProfileMerge
@@ -23,6 +23,7 @@ __all__ = [
     "get_row_by_identifier",
     "insert_many",
     "insert_merge",
+    "insert_merges",
     "insert_requests",
     "list_active",
     "list_active_ids",
@@ -70,10 +71,8 @@ def get(session: Session, *, brand_id: str, profile_id: str) -> Any:
 
 def get_many(session: Session, *, brand_id: str, ids: Sequence[str]) -> list[Any]:
     rows: list[Any] = []
-    for chunk in chunked(sorted(set(ids))):
-        rows.extend(
-            session.execute(select(P).where(P.c.brand_id == brand_id, P.c.id.in_(chunk))).all()
-        )
+    for condition in in_values(session, P.c.id, sorted(set(ids))):
+        rows.extend(session.execute(select(P).where(P.c.brand_id == brand_id, condition)).all())
     return rows
 
 
@@ -136,6 +135,11 @@ def set_merged_into(session: Session, *, ids: Sequence[str], target: str | None)
 
 def insert_merge(session: Session, row: Mapping[str, Any]) -> None:
     session.execute(M.insert(), [dict(row)])
+
+
+def insert_merges(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many merge records (every column present) in bulk: a batch's automatic merges."""
+    insert_rows(session, M, rows)
 
 
 def get_merge_of(session: Session, *, brand_id: str, merged_id: str) -> Any:
