@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -248,23 +247,29 @@ def main() -> None:
             latencies, accepted, handled = end_to_end(
                 url, brand_id, secret, args.rate, args.seconds, Path(tmp), names
             )
+        print(f"\n{args.messages:,} messages; Redis {REDIS_URL}")
+        rows = [
+            ("raw XADD (pipelined)", add_rate, "limit, same run"),
+            ("raw XREADGROUP + XACK", read_rate, "limit, same run"),
+            ("relay outbox -> streams", relay_rate, "target >= 20,000"),
+            ("worker (intents, exactly once)", worker_rate, ""),
+        ]
+        for label, rate, note in rows:
+            print(f"  {label:<32}{rate:>10,.0f} msgs/s   {note}")
         print(
-            f"\n{args.messages:,} messages; Redis {REDIS_URL}; PostgreSQL {url.rsplit('/', 1)[1]}"
-        )
-        print(f"  raw XADD (pipelined)          {add_rate:>10,.0f} msgs/s   (limit, same run)")
-        print(f"  raw XREADGROUP + XACK         {read_rate:>10,.0f} msgs/s   (limit, same run)")
-        print(f"  relay outbox -> streams       {relay_rate:>10,.0f} msgs/s   target >= 20,000")
-        print(f"  worker (intents, exactly once){worker_rate:>10,.0f} msgs/s")
-        print(
-            f"\nend to end at {args.rate:,.0f} webhooks/s for {args.seconds:.0f} s: {accepted:,} accepted, {handled:,} handled"
+            f"\nend to end at {args.rate:,.0f} webhooks/s for {args.seconds:.0f} s: "
+            f"{accepted:,} accepted, {handled:,} handled"
         )
         if latencies:
+            p50, p99 = pct(latencies, 0.5), pct(latencies, 0.99)
             print(
-                f"  accepted -> handler done      p50 {pct(latencies, 0.5):.0f} ms   p99 {pct(latencies, 0.99):.0f} ms"
-                f"   max {max(latencies):.0f} ms   mean {statistics.fmean(latencies):.0f} ms   target p99 < 250 ms"
+                f"  accepted -> handler done: p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+                f"max {max(latencies):.0f} ms (target p99 < 250 ms)"
             )
+        when = datetime.now(UTC)
         print(
-            f"\n(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs shared by client, server, worker, PostgreSQL and Redis)"
+            f"\n(measured {when:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs shared by the client, "
+            "server, drain, worker, PostgreSQL and Redis)"
         )
     finally:
         keys = list(client.scan_iter(match=f"{names.prefix}*", count=1000))
