@@ -26,6 +26,10 @@ class StreamNames:
     def dead(self, group: str) -> str:
         return f"{self.prefix}dead.{group}"
 
+    def errors(self, group: str) -> str:
+        """Hash of the last error per pending message id of a group."""
+        return f"{self.prefix}errors.{group}"
+
 
 def connect(url: str) -> redis.Redis:
     client: redis.Redis = redis.Redis.from_url(url, decode_responses=True)

@@ -44,7 +44,6 @@ class Worker:
     block_ms: int = 1000
     claim_idle_ms: int = 30_000
     max_attempts: int = 5
-    _errors: dict[str, str] = field(default_factory=dict)
 
     def ensure_groups(self) -> None:
         for stream in self.handler.streams:
@@ -97,7 +96,12 @@ class Worker:
                     apply_batch(self.engine, self.handler, [m])
                     ok.append(m)
                 except Exception as exc:  # stays pending: retried after claim_idle_ms
-                    self._errors[m.redis_id] = f"{type(exc).__name__}: {exc}"
+                    # Kept in Redis, so whichever consumer dead-letters it can say why.
+                    self.client.hset(
+                        self.names.errors(self.handler.group),
+                        m.redis_id,
+                        f"{type(exc).__name__}: {exc}",
+                    )
                     log.warning("%s: message %s failed: %s", self.handler.group, m.redis_id, exc)
             messages = ok
         if messages:
@@ -140,7 +144,9 @@ class Worker:
         return int(info[0]["times_delivered"]) if info else 1
 
     def _dead(self, stream: str, rid: str, fields: dict[Any, Any], delivered: int) -> None:
-        error = self._errors.pop(rid, "failed on another consumer (error not seen here)")
+        errors = self.names.errors(self.handler.group)
+        error = self.client.hget(errors, rid) or "unknown (no error was recorded)"
+        self.client.hdel(errors, rid)
         self.client.xadd(
             self.names.dead(self.handler.group),
             {**fields, "stream": stream, "id": rid, "attempts": str(delivered - 1), "error": error},
