@@ -9,12 +9,17 @@ the PostgreSQL variants skip with the reason, except under ``CI=true``, where th
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+import redis
 from sqlalchemy import Engine
 
 from constintel.brands import service as brands
@@ -123,8 +128,6 @@ REDIS_URL = os.environ.get("CONSTINTEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The real Redis; each test gets its own key prefix (``stream_names``)."""
-    import redis
-
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
@@ -137,8 +140,6 @@ def redis_url() -> str:
 @pytest.fixture
 def stream_names(redis_url: str) -> Iterator[Any]:
     """A fresh key prefix for this test; its keys are deleted afterwards."""
-    import redis
-
     from constintel.streams.redis_io import StreamNames
 
     names = StreamNames(f"constintel-test-{uuid.uuid4().hex[:10]}:")
@@ -148,3 +149,55 @@ def stream_names(redis_url: str) -> Iterator[Any]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def private_redis(tmp_path: Any) -> Iterator[tuple[str, Any]]:
+    """A Redis of this test's own, so it can be stopped and started again."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    args = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+
+    def stop() -> None:
+        procs[-1].terminate()
+        procs[-1].wait()
+
+    start()
+    yield f"redis://127.0.0.1:{port}/0", (start, stop)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            p.wait()

@@ -5,14 +5,11 @@ that do not block the rest, and an outbox that waits out a Redis outage."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -20,7 +17,6 @@ import redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from conftest import Ingest
 from constintel.db.session import transaction
 from constintel.streams.dispatcher import dispatch_once
 from constintel.streams.handlers import HANDLERS, Handler, Message, ProductIntent
@@ -87,7 +83,7 @@ def drain_worker(worker: Worker, rounds: int = 50) -> None:
 
 
 def test_relay_keeps_order_per_profile(
-    engine: Engine, ctx: Any, ingest: Ingest, redis_url: str, stream_names: StreamNames
+    engine: Engine, ctx: Any, ingest: Any, redis_url: str, stream_names: StreamNames
 ) -> None:
     for chunk in range(3):  # three batches, interleaving the same people
         ingest(*cart_adds(60)[chunk * 20 : (chunk + 1) * 20])
@@ -140,7 +136,7 @@ def test_a_killed_worker_loses_nothing_and_applies_nothing_twice(
     db_url: str,
     engine: Engine,
     ctx: Any,
-    ingest: Ingest,
+    ingest: Any,
     redis_url: str,
     stream_names: StreamNames,
 ) -> None:
@@ -185,7 +181,7 @@ def handled(engine: Engine, group: str) -> int:
 
 
 def test_a_failing_message_goes_to_dead_letters_and_the_rest_flow(
-    engine: Engine, ctx: Any, ingest: Ingest, redis_url: str, stream_names: StreamNames
+    engine: Engine, ctx: Any, ingest: Any, redis_url: str, stream_names: StreamNames
 ) -> None:
     events = cart_adds(30)
     events[12][2]["product_id"] = "POISON"
@@ -220,60 +216,8 @@ def test_a_failing_message_goes_to_dead_letters_and_the_rest_flow(
     assert intents(engine, ctx.brand_id) == expected
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def private_redis(tmp_path: Any) -> Iterator[tuple[str, Any]]:
-    """A Redis of this test's own, so it can be stopped and started again."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    args = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> None:
-        procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL))
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=port).ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
-
-    def stop() -> None:
-        procs[-1].terminate()
-        procs[-1].wait()
-
-    start()
-    yield f"redis://127.0.0.1:{port}/0", (start, stop)
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            p.wait()
-
-
 def test_redis_outage_outbox_grows_then_drains_in_order(
-    engine: Engine, ctx: Any, ingest: Ingest, private_redis: tuple[str, Any]
+    engine: Engine, ctx: Any, ingest: Any, private_redis: tuple[str, Any]
 ) -> None:
     url, (start, stop) = private_redis
     names = StreamNames("outage:")
@@ -301,7 +245,7 @@ def test_redis_outage_outbox_grows_then_drains_in_order(
 
 
 def test_embedded_dispatcher_applies_each_message_once(
-    engine: Engine, ctx: Any, ingest: Ingest
+    engine: Engine, ctx: Any, ingest: Any
 ) -> None:
     ingest(*cart_adds(50))
     while dispatch_once(engine, limit=17):

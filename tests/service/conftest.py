@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -16,6 +17,28 @@ from constintel.bootstrap import bootstrap
 from constintel.core.config import Settings
 from constintel.web.app import create_app
 from service.live import MAX_BODY, Live, Tenant, make_tenant
+
+
+@contextmanager
+def serve_in_thread(settings: Settings) -> Iterator[Live]:
+    """The service for ``settings`` on a random port, in a thread of this process."""
+    app = bootstrap(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(app), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Live(f"http://127.0.0.1:{port}", app.engine)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        app.engine.dispose()
 
 
 @pytest.fixture(
@@ -33,21 +56,8 @@ def live(
         webhook_cache_seconds=1.0,  # a revoked secret stops verifying within a second
         data_dir=str(tmp_path_factory.mktemp("data")),
     )
-    app = bootstrap(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(app), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Live(f"http://127.0.0.1:{port}", app.engine)
-    server.should_exit = True
-    thread.join(timeout=20)
-    app.engine.dispose()
+    with serve_in_thread(settings) as live:
+        yield live
 
 
 @pytest.fixture
