@@ -63,6 +63,7 @@ __all__ = [
     "Prepared",
     "PreparedBatch",
     "Rejection",
+    "check",
     "ingest_batch",
     "ingest_prepared",
     "prepare",
@@ -168,8 +169,9 @@ def _dedupe_key(envelope: Envelope) -> str:
     return digest.hexdigest()
 
 
-def prepare(envelope: Envelope, ctx: BrandContext) -> Prepared:
-    """Normalize one envelope (pure). Raises PayloadError naming the field on bad input."""
+def check(envelope: Envelope, ctx: BrandContext) -> CanonicalEvent:
+    """The envelope's canonical event, or PayloadError naming the field: everything that can
+    refuse a payload, without the identifier work (what a webhook answers before storing)."""
     normalizer = NORMALIZERS.get(envelope.source)
     if normalizer is None:
         raise PayloadError("source", f"unknown source {envelope.source!r}; one of {SOURCES}")
@@ -182,6 +184,12 @@ def prepare(envelope: Envelope, ctx: BrandContext) -> Prepared:
             f"{order.currency} differs from the brand currency {ctx.currency}; "
             "lifetime value is kept in one currency per brand",
         )
+    return event
+
+
+def prepare(envelope: Envelope, ctx: BrandContext) -> Prepared:
+    """Normalize one envelope (pure). Raises PayloadError naming the field on bad input."""
+    event = check(envelope, ctx)
     identifiers = normalize_identifiers(event.identifiers, region=ctx.region, junk=ctx.junk)
     return Prepared(envelope, event, identifiers, _dedupe_key(envelope))
 

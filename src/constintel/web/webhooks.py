@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from constintel.core.clock import utcnow
 from constintel.core.errors import PayloadError
-from constintel.pipeline import Envelope, prepare
+from constintel.pipeline import Envelope, check
 from constintel.web.deps import runtime
 from constintel.web.problems import problem, responses
 from constintel.web.runtime import Runtime, WebhookBrand
@@ -187,7 +187,7 @@ async def _handle(request: Request, brand_id: str, source: str) -> Response:
         return _ok(Accepted(status="ignored", delivery_id=delivery_id))
     envelope = Envelope(source, topic, payload, received_at=received_at)
     try:
-        prepare(envelope, brand.ctx)
+        check(envelope, brand.ctx)
     except PayloadError as exc:
         await _reject(rt, brand_id, source, topic, body, exc.field, exc.reason, received_at)
         return problem(
