@@ -39,5 +39,7 @@ class Settings(BaseSettings):
     stream_prefix: str = "constintel:"
     # Whether `serve` publishes the outbox itself (relay to Redis, or the embedded dispatcher).
     serve_outbox: bool = True
+    # Threads committing webhook deliveries to the inbox (PostgreSQL; SQLite uses one).
+    inbox_writers: int = 4
     # Where uploaded import files wait to be imported.
     data_dir: str = "constintel-data"

@@ -40,6 +40,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
+    # A serving process holds a connection per inbox writer, the drain, the outbox pump and
+    # each API request in flight: a pool larger than the default 5 (+10 overflow).
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

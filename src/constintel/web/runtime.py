@@ -108,7 +108,9 @@ class Runtime:
     def create(cls, app: App) -> Runtime:
         pump = outbox_pump(app) if app.settings.serve_outbox else None
         drain = drainer(app.engine, on_drained=pump.wake if pump else None)
-        committer = GroupCommitter(app.engine, on_commit=drain.wake)
+        committer = GroupCommitter(
+            app.engine, on_commit=drain.wake, writers=app.settings.inbox_writers
+        )
         brands = WebhookBrands(app.engine, app.settings.webhook_cache_seconds)
         cache: ProfileCache = NoCache()
         if app.settings.redis_url:

@@ -162,28 +162,38 @@ def _resolve(future: asyncio.Future[bool], value: bool | BaseException) -> None:
 
 @dataclass
 class GroupCommitter:
-    """One writer thread committing queued deliveries in groups (see the module doc).
+    """Writer threads committing queued deliveries in groups (see the module doc). Several
+    threads keep several commits in flight, so throughput is not one fsync at a time when the
+    disk is slow to flush; each takes whatever has queued up when it is free.
     ``on_commit`` runs after each commit that stored new deliveries (it wakes the drain)."""
 
     engine: Engine
     on_commit: Callable[[], None] = lambda: None
     max_group: int = MAX_GROUP
+    writers: int = 1
     _queue: queue.SimpleQueue[_Item | None] = field(default_factory=queue.SimpleQueue)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="inbox-committer", daemon=True)
-        self._thread.start()
+        if self.engine.dialect.name == "sqlite":
+            self.writers = 1  # SQLite has one writer at a time anyway
+        self._threads = [
+            threading.Thread(target=self._run, name=f"inbox-committer-{n}", daemon=True)
+            for n in range(self.writers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
+        for _ in self._threads:
             self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
 
     async def store(self, value: Delivery | Rejected) -> bool:
         """Commit ``value``; for a delivery, True if new and False if already stored."""
-        if self._thread is None:
+        if not self._threads:
             raise RuntimeError("the inbox writer is not running (start the app's lifespan)")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
