@@ -291,8 +291,9 @@ def start_server(
     url: str, port: int, workers: int, log: Path, *, drain: bool = True
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CONSTINTEL_DATABASE_URL": url}
-    if not drain:
+    if not drain:  # the drain process also publishes the outbox (production layout)
         env["CONSTINTEL_SERVE_DRAIN"] = "false"
+        env["CONSTINTEL_SERVE_OUTBOX"] = "false"
     with log.open("wb") as out:
         child = subprocess.Popen(
             [

@@ -189,11 +189,13 @@ def test_a_failing_message_goes_to_dead_letters_and_the_rest_flow(
     client = connect(redis_url)
     relay_once(engine, client, stream_names)
     real = HANDLERS["intents"]
+    assert real.apply is not None
+    apply_real = real.apply
 
     def picky(session: Session, messages: Sequence[Message]) -> None:
         if any("POISON" in m.data["products"] for m in messages):
             raise ValueError("poison product")
-        real.apply(session, messages)
+        apply_real(session, messages)
 
     worker = Worker(
         engine,

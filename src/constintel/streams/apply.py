@@ -23,6 +23,8 @@ H = cast(Table, HandledMessage.__table__)
 
 def apply_in(session: Session, handler: Handler, messages: Sequence[Message]) -> int:
     """Inside the caller's transaction; returns how many were new (applied now)."""
+    if handler.apply is None:
+        return 0
     ids = sorted({m.outbox_id for m in messages})
     done: set[int] = set()
     for chunk in chunked(ids):
@@ -58,5 +60,7 @@ def apply_in(session: Session, handler: Handler, messages: Sequence[Message]) ->
 
 
 def apply_batch(engine: Engine, handler: Handler, messages: Sequence[Message]) -> int:
+    if handler.apply is None:
+        return 0
     with transaction(engine) as session:
         return apply_in(session, handler, messages)

@@ -29,7 +29,9 @@ def dispatch_once(
 ) -> int:
     """Apply up to ``limit`` unsent outbox rows to every handler, oldest first, in one
     transaction; returns how many rows were dispatched."""
-    chosen = list(handlers if handlers is not None else HANDLERS.values())
+    chosen = [
+        h for h in (handlers if handlers is not None else HANDLERS.values()) if h.apply is not None
+    ]
     with transaction(engine) as session:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:ns)"), {"ns": DISPATCH_LOCK})

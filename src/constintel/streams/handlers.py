@@ -99,24 +99,24 @@ def _intents(session: Session, messages: Sequence[Message]) -> None:
     session.execute(stmt, rows)
 
 
-def _nothing_yet(session: Session, messages: Sequence[Message]) -> None:
-    """The capability's models arrive with their own issue; messages are acknowledged."""
-
-
 @dataclass(frozen=True, slots=True)
 class Handler:
+    """``apply`` None: the group's capability has no effects yet; its messages are only
+    acknowledged (no transaction, no ledger rows)."""
+
     group: str
     streams: tuple[str, ...]
-    apply: Callable[[Session, Sequence[Message]], None]
+    apply: Callable[[Session, Sequence[Message]], None] | None
 
 
 HANDLERS: dict[str, Handler] = {
     h.group: h
     for h in (
         Handler("intents", ("events.normalized",), _intents),
-        Handler("predictions", ("profiles.updated",), _nothing_yet),
-        Handler("automations", ("events.normalized", "profiles.updated"), _nothing_yet),
-        Handler("journeys", ("events.normalized",), _nothing_yet),
-        Handler("store_visits", ("events.normalized",), _nothing_yet),
+        # Their capabilities (issues of their own) plug their effects in here.
+        Handler("predictions", ("profiles.updated",), None),
+        Handler("automations", ("events.normalized", "profiles.updated"), None),
+        Handler("journeys", ("events.normalized",), None),
+        Handler("store_visits", ("events.normalized",), None),
     )
 }
