@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from constintel.db.bulk import dumps_json
 
-__all__ = ["make_engine", "normalize_url", "transaction"]
+__all__ = ["make_engine", "normalize_url", "read_only", "transaction"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page cache per connection: the default 2 MiB thrashes once the indexes outgrow it.
@@ -70,4 +70,20 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """The unit of work: commit if the block succeeds, roll back if it raises."""
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Session]:
+    """A session for reads. On PostgreSQL it runs in autocommit (each statement its own
+    snapshot), saving the BEGIN and COMMIT round trips of a transaction; SQLite reads in a
+    transaction as usual."""
+    if engine.dialect.name != "postgresql":
+        with transaction(engine) as session:
+            yield session
+        return
+    with (
+        engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+        Session(bind=conn, expire_on_commit=False) as session,
+    ):
         yield session

@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from constintel.brands.models import Brand
 from constintel.core.clock import utcnow
 from constintel.core.errors import NotFoundError, PayloadError
 from constintel.events.schemas import SOURCES
@@ -22,7 +24,14 @@ from constintel.profiles import repository as profiles_repo
 from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 from constintel.web import imports
-from constintel.web.deps import AuthenticatedBrand, CurrentBrand, DbSession, runtime
+from constintel.web.deps import (
+    ApiKeyValue,
+    AuthenticatedBrand,
+    CurrentBrand,
+    DbSession,
+    read_as_brand,
+    runtime,
+)
 from constintel.web.problems import responses
 from constintel.web.schemas import (
     ApproveResult,
@@ -66,10 +75,9 @@ def _next(count: int, limit: int, offset: int) -> int | None:
 
 
 @router.get("/profiles", response_model=ProfilesPage, tags=["profiles"])
-def list_profiles(
+async def list_profiles(
     request: Request,
-    session: DbSession,
-    brand: CurrentBrand,
+    key: ApiKeyValue,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
     loyalty_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -84,39 +92,43 @@ def list_profiles(
     so any formatting finds them), or list profiles, highest ``sort`` first."""
     lookups = {"email": email, "phone": phone, "loyalty_id": loyalty_id}
     given = {k: v for k, v in lookups.items() if v is not None}
-    if len(given) > 1:
-        raise PayloadError(",".join(given), "give at most one of email, phone, loyalty_id")
-    if segment is not None:
-        raise PayloadError(
-            "segment",
-            "segments are computed by the predictions worker, which "
-            "this service does not run yet; no segment exists",
+
+    def work(session: Session, brand: Brand) -> ProfilesPage:
+        if len(given) > 1:
+            raise PayloadError(",".join(given), "give at most one of email, phone, loyalty_id")
+        if segment is not None:
+            raise PayloadError(
+                "segment",
+                "segments are computed by the predictions worker, which "
+                "this service does not run yet; no segment exists",
+            )
+        if given:
+            ((kind, value),) = given.items()
+            try:
+                row = profiles.find_by_identifier(session, brand=brand, kind=kind, value=value)
+            except NotFoundError:
+                return ProfilesPage(items=[], next_offset=None)
+            items = [] if row.status != "active" else [_read(request, session, brand, row)]
+            return ProfilesPage(items=items, next_offset=None)
+        rows = profiles_repo.list_page(
+            session, brand_id=brand.id, sort=sort, limit=limit, offset=offset
         )
-    if given:
-        ((kind, value),) = given.items()
-        try:
-            row = profiles.find_by_identifier(session, brand=brand, kind=kind, value=value)
-        except NotFoundError:
-            return ProfilesPage(items=[], next_offset=None)
-        items = [] if row.status != "active" else [_read(request, session, brand, row)]
-        return ProfilesPage(items=items, next_offset=None)
-    rows = profiles_repo.list_page(
-        session, brand_id=brand.id, sort=sort, limit=limit, offset=offset
-    )
-    return ProfilesPage(
-        items=[profiles.read(session, brand=brand, row=r) for r in rows],
-        next_offset=_next(len(rows), limit, offset),
-    )
+        return ProfilesPage(
+            items=[profiles.read(session, brand=brand, row=r) for r in rows],
+            next_offset=_next(len(rows), limit, offset),
+        )
+
+    return await read_as_brand(request, key, work)
 
 
-def _live(session: DbSession, brand: CurrentBrand, profile_id: str) -> Any:
+def _live(session: Session, brand: Brand, profile_id: str) -> Any:
     row = profiles.get(session, brand=brand, profile_id=profile_id)
     if row.status != "active":
         raise NotFoundError(f"no profile {profile_id}")
     return row
 
 
-def _read(request: Request, session: DbSession, brand: CurrentBrand, row: Any) -> ProfileRead:
+def _read(request: Request, session: Session, brand: Brand, row: Any) -> ProfileRead:
     """A profile's view, through the runtime's cache (see ``profiles.cache``)."""
     cache = runtime(request).cache
     cached = cache.get(brand.id, row.id, row.updated_at)
@@ -128,11 +140,13 @@ def _read(request: Request, session: DbSession, brand: CurrentBrand, row: Any) -
 
 
 @router.get("/profiles/{profile_id}", response_model=ProfileRead, tags=["profiles"])
-def get_profile(
-    request: Request, session: DbSession, brand: CurrentBrand, profile_id: ProfileId
-) -> ProfileRead:
+async def get_profile(request: Request, key: ApiKeyValue, profile_id: ProfileId) -> ProfileRead:
     """A profile; a merged-away id answers with the profile it was merged into."""
-    return _read(request, session, brand, _live(session, brand, profile_id))
+
+    def work(session: Session, brand: Brand) -> ProfileRead:
+        return _read(request, session, brand, _live(session, brand, profile_id))
+
+    return await read_as_brand(request, key, work)
 
 
 @router.get("/profiles/{profile_id}/events", response_model=EventsPage, tags=["profiles"])

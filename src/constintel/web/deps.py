@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from constintel.brands import credentials
 from constintel.brands.models import Brand
-from constintel.db.session import transaction
+from constintel.db.session import read_only, transaction
 from constintel.web.runtime import Runtime
 
-__all__ = ["AuthenticatedBrand", "CurrentBrand", "DbSession", "runtime"]
+__all__ = [
+    "ApiKeyValue",
+    "AuthenticatedBrand",
+    "CurrentBrand",
+    "DbSession",
+    "read_as_brand",
+    "runtime",
+]
+
+T = TypeVar("T")
 
 _bearer = HTTPBearer(auto_error=False, description="The brand's API key as a bearer token.")
 _header = APIKeyHeader(
@@ -91,3 +101,21 @@ async def _brand(scope: _Scoped) -> Brand:
 DbSession = Annotated[Session, Depends(_session)]
 CurrentBrand = Annotated[Brand, Depends(_brand)]
 AuthenticatedBrand = Annotated[Brand, Depends(_brand_only)]
+
+
+async def _api_key(bearer: Bearer, header: KeyHeader) -> str:
+    return _key(bearer, header)
+
+
+ApiKeyValue = Annotated[str, Depends(_api_key)]
+
+
+async def read_as_brand(request: Request, key: str, work: Callable[[Session, Brand], T]) -> T:
+    """Authenticate and run ``work`` in one trip to the thread pool, on a read-only session:
+    the hot read paths (profile views and look-ups) skip the per-dependency trips."""
+
+    def unit() -> T:
+        with read_only(runtime(request).app.engine) as session:
+            return work(session, _authenticate(session, key))
+
+    return await run_in_threadpool(unit)
