@@ -231,8 +231,11 @@ def list_page(session: Session, *, brand_id: str, sort: str, limit: int, offset:
 
 def get_row_by_identifier(session: Session, *, brand_id: str, kind: str, value: str) -> Any:
     """The profile row that owns an identifier (maybe merged away), in one query."""
-    return session.execute(
-        select(P)
-        .join(I, I.c.customer_profile_id == P.c.id)
+    # A scalar subquery, not a join: two index probes whatever the planner knows (with no
+    # statistics yet, PostgreSQL may hash-join the whole profile table).
+    owner = (
+        select(I.c.customer_profile_id)
         .where(I.c.brand_id == brand_id, I.c.kind == kind, I.c.value == value)
-    ).one_or_none()
+        .scalar_subquery()
+    )
+    return session.execute(select(P).where(P.c.id == owner)).one_or_none()
