@@ -67,13 +67,15 @@ def page(
     limit: int,
     offset: int,
 ) -> list[Any]:
-    """One page of a profile's rows, oldest ``order_by`` first (ties by id)."""
-    return list(
-        session.execute(
-            select(table)
-            .where(table.c.brand_id == brand_id, table.c.customer_profile_id == profile_id)
-            .order_by(table.c[order_by], table.c.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-    )
+    """One page of a profile's rows, oldest ``order_by`` first (ties by id). The caller has
+    resolved ``profile_id`` within ``brand_id``; the brand is checked on the rows rather than
+    in SQL, so a planner without fresh statistics probes the owner index alone (see
+    ``identity.repository.list_for_profiles``)."""
+    rows = session.execute(
+        select(table)
+        .where(table.c.customer_profile_id == profile_id)
+        .order_by(table.c[order_by], table.c.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [row for row in rows if row.brand_id == brand_id]
