@@ -198,6 +198,7 @@ def end_to_end(
         )
     try:
         time.sleep(1.0)
+        phase_start = datetime.now(UTC)
         accepted = asyncio.run(open_loop(port, requests, rate))
         deadline = time.monotonic() + 60
         handled_at: dict[str, float] = {}
@@ -212,6 +213,21 @@ def end_to_end(
                 if len(handled_at) >= len(accepted):
                     break
                 time.sleep(0.2)
+            # Where the time goes, for this phase's messages only.
+            stages = {
+                "inbox: received -> resolved": "SELECT extract(epoch FROM processed_at - "
+                "received_at) * 1000 FROM webhook_delivery WHERE received_at >= %s",
+                "outbox: written -> relayed": "SELECT extract(epoch FROM sent_at - created_at) "
+                "* 1000 FROM outbox WHERE stream = 'events.normalized' AND created_at >= %s",
+                "stream: relayed -> handled": "SELECT extract(epoch FROM h.handled_at - o.sent_at)"
+                " * 1000 FROM handled_message h JOIN outbox o ON o.id = h.outbox_id "
+                "WHERE h.consumer_group = 'intents' AND o.created_at >= %s",
+            }
+            for label, sql in stages.items():
+                rows_ms = conn.execute(sql, (phase_start,)).fetchall()
+                values = [float(v) for (v,) in rows_ms if v is not None]
+                p50, p99 = pct(values, 0.5), pct(values, 0.99)
+                print(f"  {label:<30} p50 {p50:7.0f} ms  p99 {p99:7.0f} ms", flush=True)
     finally:
         wh.stop_server(worker)
         wh.stop_server(drainer)
