@@ -1,8 +1,9 @@
 """The relay: outbox rows -> Redis Streams, in order per key, marked sent after XADD.
 
-Each pass walks the partitions; a partition is published by one relay at a time (a
-transaction-scoped advisory lock on PostgreSQL; SQLite has one writer anyway), oldest row
-first, so the messages about one profile reach their stream in the order they were written.
+Each pass takes every partition no other relay holds (transaction-scoped advisory locks on
+PostgreSQL; SQLite has one writer anyway) and publishes their rows oldest first, in one
+transaction: a partition is published by one relay at a time, so the messages about one
+profile reach their stream in the order they were written.
 Rows are locked ``FOR UPDATE SKIP LOCKED`` as a second guard. A crash between XADD and the
 commit that marks rows sent re-publishes them: delivery is at least once, and every message
 carries its ``outbox_id`` so consumers apply it once.
@@ -11,7 +12,6 @@ carries its ``outbox_id`` so consumers apply it once.
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any, cast
 
 import orjson
@@ -44,42 +44,41 @@ def relay_once(
     client: redis.Redis,
     names: StreamNames,
     *,
-    limit: int = 5000,
+    limit: int = 10_000,
     maxlen: int = DEFAULT_MAXLEN,
 ) -> int:
-    """Publish up to ``limit`` unsent rows per partition; returns how many were published."""
-    published = 0
-    partitions = list(range(PARTITIONS))
-    random.shuffle(partitions)  # relays running together start on different partitions
-    for partition in partitions:
-        with transaction(engine) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                got = session.scalar(
-                    text("SELECT pg_try_advisory_xact_lock(:ns, :p)"),
-                    {"ns": RELAY_LOCK, "p": partition},
+    """Publish up to ``limit`` unsent rows of the partitions this relay can lock, oldest
+    first, in one transaction; returns how many were published."""
+    with transaction(engine) as session:
+        stmt = select(O).where(O.c.sent_at.is_(None))
+        if session.get_bind().dialect.name == "postgresql":
+            # Every partition no other relay holds (transaction-scoped advisory locks).
+            mine = [
+                p
+                for (p,) in session.execute(
+                    text(
+                        "SELECT p FROM generate_series(0, :n - 1) AS p "
+                        "WHERE pg_try_advisory_xact_lock(:ns, p)"
+                    ),
+                    {"n": PARTITIONS, "ns": RELAY_LOCK},
                 )
-                if not got:
-                    continue
-            stmt = (
-                select(O)
-                .where(O.c.sent_at.is_(None), O.c.partition == partition)
-                .order_by(O.c.id)
-                .limit(limit)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = session.execute(stmt).all()
-            if not rows:
-                continue
-            pipe = client.pipeline(transaction=False)
-            for row in rows:
-                pipe.xadd(names.stream(row.stream), _fields(row), maxlen=maxlen, approximate=True)
-            pipe.execute()
-            session.execute(
-                update(O).where(O.c.id.in_([r.id for r in rows])).values(sent_at=utcnow())
-            )
-            published += len(rows)
-    return published
+            ]
+            if not mine:
+                return 0
+            if len(mine) < PARTITIONS:
+                stmt = stmt.where(O.c.partition.in_(mine))
+            stmt = stmt.order_by(O.c.id).limit(limit).with_for_update(skip_locked=True)
+        else:
+            stmt = stmt.order_by(O.c.id).limit(limit)
+        rows = session.execute(stmt).all()
+        if not rows:
+            return 0
+        pipe = client.pipeline(transaction=False)
+        for row in rows:
+            pipe.xadd(names.stream(row.stream), _fields(row), maxlen=maxlen, approximate=True)
+        pipe.execute()
+        session.execute(update(O).where(O.c.id.in_([r.id for r in rows])).values(sent_at=utcnow()))
+        return len(rows)
 
 
 def backlog(engine: Engine) -> int:
