@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-import orjson
 import redis
-from sqlalchemy import Engine, Table, func, select, text, update
+from sqlalchemy import Engine, Table, Text, func, select, text, update
+from sqlalchemy import cast as cast_
 
 from constintel.core.clock import utcnow
 from constintel.db.session import transaction
@@ -31,12 +31,17 @@ RELAY_LOCK = 0x0C1_0B0  # advisory lock namespace of relay partitions
 
 
 def _fields(row: Any) -> dict[Any, Any]:
-    return {
-        "outbox_id": str(row.id),
-        "brand_id": row.brand_id,
-        "key": row.key,
-        "data": orjson.dumps(row.payload).decode(),
-    }
+    return {"outbox_id": str(row.id), "brand_id": row.brand_id, "key": row.key, "data": row.data}
+
+
+# The payload is read as its JSON text and published as is (no parse and re-dump).
+_COLUMNS = (
+    O.c.id,
+    O.c.stream,
+    O.c.brand_id,
+    O.c.key,
+    cast_(O.c.payload, Text).label("data"),
+)
 
 
 def relay_once(
@@ -50,7 +55,7 @@ def relay_once(
     """Publish up to ``limit`` unsent rows of the partitions this relay can lock, oldest
     first, in one transaction; returns how many were published."""
     with transaction(engine) as session:
-        stmt = select(O).where(O.c.sent_at.is_(None))
+        stmt = select(*_COLUMNS).where(O.c.sent_at.is_(None))
         if session.get_bind().dialect.name == "postgresql":
             # Every partition no other relay holds (transaction-scoped advisory locks).
             mine = [
