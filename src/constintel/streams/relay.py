@@ -19,6 +19,7 @@ from sqlalchemy import Engine, Table, Text, func, select, text, update
 from sqlalchemy import cast as cast_
 
 from constintel.core.clock import utcnow
+from constintel.db.chunks import in_values
 from constintel.db.session import transaction
 from constintel.streams.models import PARTITIONS, OutboxMessage
 from constintel.streams.redis_io import DEFAULT_MAXLEN, StreamNames
@@ -82,7 +83,9 @@ def relay_once(
         for row in rows:
             pipe.xadd(names.stream(row.stream), _fields(row), maxlen=maxlen, approximate=True)
         pipe.execute()
-        session.execute(update(O).where(O.c.id.in_([r.id for r in rows])).values(sent_at=utcnow()))
+        now = utcnow()
+        for condition in in_values(session, O.c.id, [r.id for r in rows]):
+            session.execute(update(O).where(condition).values(sent_at=now))
         return len(rows)
 
 
