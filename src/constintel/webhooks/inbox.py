@@ -151,13 +151,14 @@ class _Item:
     future: asyncio.Future[bool]
 
 
-def _resolve(future: asyncio.Future[bool], value: bool | BaseException) -> None:
-    if future.done():  # the request went away (client disconnected)
-        return
-    if isinstance(value, BaseException):
-        future.set_exception(value)
-    else:
-        future.set_result(value)
+def _resolve_all(results: list[tuple[asyncio.Future[bool], bool | BaseException]]) -> None:
+    for future, value in results:
+        if future.done():  # the request went away (client disconnected)
+            continue
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
 
 
 @dataclass
@@ -235,8 +236,12 @@ class GroupCommitter:
             log.exception("inbox commit failed for %d deliveries", len(group))
             for n in range(len(group)):
                 outcome[n] = exc
+        # One wake-up per event loop for the whole group, not one per request.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], Any]]] = {}
         for n, item in enumerate(group):
-            item.loop.call_soon_threadsafe(_resolve, item.future, outcome[n])
+            by_loop.setdefault(item.loop, []).append((item.future, outcome[n]))
+        for loop, results in by_loop.items():
+            loop.call_soon_threadsafe(_resolve_all, results)
         if deliveries:
             self.on_commit()
 
