@@ -72,6 +72,7 @@ def drain(
     import signal
     import threading
 
+    from constintel.streams.redis_io import connect
     from constintel.web.runtime import outbox_pump
     from constintel.webhooks.inbox import drainer
 
@@ -79,7 +80,8 @@ def drain(
         app = state.app()
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
-    pump = outbox_pump(app) if outbox else None
+    client = connect(app.settings.redis_url) if app.settings.redis_url else None
+    pump = outbox_pump(app, client) if outbox else None
     inbox = drainer(app.engine, interval=interval, on_drained=pump.wake if pump else None)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

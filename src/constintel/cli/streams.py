@@ -17,7 +17,7 @@ from constintel.streams.dispatcher import Pump
 from constintel.streams.handlers import HANDLERS
 from constintel.streams.models import HandledMessage
 from constintel.streams.outbox import STREAMS
-from constintel.streams.redis_io import StreamNames, connect
+from constintel.streams.redis_io import StreamNames, connect, dead_letters, group_states
 from constintel.streams.relay import backlog, relay_once
 from constintel.streams.worker import Worker
 
@@ -108,22 +108,8 @@ def worker(
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Per stream: length; per group: lag and pending; dead letters; the outbox backlog."""
     client, names = _redis()
-    rows: list[dict[str, Any]] = []
-    for stream in STREAMS:
-        name = names.stream(stream)
-        length = client.xlen(name) if client.exists(name) else 0
-        groups = client.xinfo_groups(name) if length or client.exists(name) else []
-        for g in groups or [{"name": "-", "lag": None, "pending": None}]:
-            rows.append(
-                {
-                    "stream": stream,
-                    "length": length,
-                    "group": g["name"],
-                    "lag": g.get("lag"),
-                    "pending": g.get("pending"),
-                }
-            )
-    dead = {g: client.xlen(names.dead(g)) for g in HANDLERS}
+    rows = group_states(client, names, STREAMS)
+    dead = dead_letters(client, names, HANDLERS)
     out = {"streams": rows, "dead_letters": dead, "outbox_backlog": backlog(state.app().engine)}
     if as_json:
         print_json(out)

@@ -3,11 +3,13 @@ test runs, apart on one Redis)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
-__all__ = ["GROUPS", "StreamNames", "connect"]
+__all__ = ["GROUPS", "StreamNames", "connect", "dead_letters", "group_states"]
 
 # One consumer group per downstream capability (each reads every message it cares about).
 GROUPS = ("predictions", "automations", "intents", "journeys", "store_visits")
@@ -34,3 +36,30 @@ class StreamNames:
 def connect(url: str) -> redis.Redis:
     client: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
     return client
+
+
+def group_states(client: Any, names: StreamNames, streams: Iterable[str]) -> list[dict[str, Any]]:
+    """Per stream and consumer group: the stream's length, the group's lag (entries not yet
+    read) and pending (read, not acknowledged). A stream without groups gives one row with
+    group "-"; a stream that does not exist yet has length 0."""
+    rows: list[dict[str, Any]] = []
+    for stream in streams:
+        name = names.stream(stream)
+        exists = bool(client.exists(name))
+        length = client.xlen(name) if exists else 0
+        groups = client.xinfo_groups(name) if exists else []
+        for g in groups or [{"name": "-", "lag": None, "pending": None}]:
+            rows.append(
+                {
+                    "stream": stream,
+                    "length": length,
+                    "group": g["name"],
+                    "lag": g.get("lag"),
+                    "pending": g.get("pending"),
+                }
+            )
+    return rows
+
+
+def dead_letters(client: Any, names: StreamNames, groups: Iterable[str]) -> dict[str, int]:
+    return {g: int(client.xlen(names.dead(g))) for g in groups}

@@ -17,16 +17,15 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from starlette.responses import Response
 
-from constintel.db.session import transaction
 from constintel.streams.handlers import HANDLERS
-from constintel.streams.models import OutboxMessage
-from constintel.streams.redis_io import StreamNames, connect
+from constintel.streams.outbox import STREAMS
+from constintel.streams.redis_io import dead_letters, group_states
+from constintel.streams.relay import backlog
 from constintel.web.deps import runtime
 from constintel.web.runtime import Runtime
-from constintel.webhooks.models import WebhookDelivery
+from constintel.webhooks.inbox import pending
 
 __all__ = ["Metrics", "router"]
 
@@ -38,32 +37,20 @@ class _Backlogs(Collector):
         self.rt = rt
 
     def collect(self) -> Iterator[Any]:
-        settings = self.rt.app.settings
-        with transaction(self.rt.app.engine) as s:
-            outbox = s.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.sent_at.is_(None))
-            )
-            inbox = s.scalar(
-                select(func.count())
-                .select_from(WebhookDelivery)
-                .where(WebhookDelivery.processed_at.is_(None))
-            )
+        engine = self.rt.app.engine
         yield GaugeMetricFamily(
-            "constintel_outbox_backlog", "Outbox messages not yet published", value=outbox or 0
+            "constintel_outbox_backlog", "Outbox messages not yet published", value=backlog(engine)
         )
         yield GaugeMetricFamily(
-            "constintel_inbox_backlog", "Webhook deliveries not yet resolved", value=inbox or 0
+            "constintel_inbox_backlog", "Webhook deliveries not yet resolved", value=pending(engine)
         )
-        if not settings.redis_url:
+        client, names = self.rt.redis, self.rt.names
+        if client is None:
             return
-        client = connect(settings.redis_url)
-        names = StreamNames(settings.stream_prefix)
         lag = GaugeMetricFamily(
             "constintel_consumer_lag", "Entries not yet read by a group", labels=["stream", "group"]
         )
-        pending = GaugeMetricFamily(
+        waiting = GaugeMetricFamily(
             "constintel_consumer_pending",
             "Entries read but not acknowledged",
             labels=["stream", "group"],
@@ -71,18 +58,14 @@ class _Backlogs(Collector):
         dead = GaugeMetricFamily(
             "constintel_dead_letters", "Messages in dead-letter streams", labels=["group"]
         )
-        for handler in HANDLERS.values():
-            for stream in handler.streams:
-                name = names.stream(stream)
-                if not client.exists(name):
-                    continue
-                for g in client.xinfo_groups(name):
-                    if g["name"] == handler.group:
-                        lag.add_metric([stream, handler.group], g.get("lag") or 0)
-                        pending.add_metric([stream, handler.group], g.get("pending") or 0)
-            dead.add_metric([handler.group], client.xlen(names.dead(handler.group)))
+        for row in group_states(client, names, STREAMS):
+            if row["group"] in HANDLERS:
+                lag.add_metric([row["stream"], row["group"]], row["lag"] or 0)
+                waiting.add_metric([row["stream"], row["group"]], row["pending"] or 0)
+        for group, count in dead_letters(client, names, HANDLERS).items():
+            dead.add_metric([group], count)
         yield lag
-        yield pending
+        yield waiting
         yield dead
 
 

@@ -98,24 +98,27 @@ class Runtime:
     committer: GroupCommitter
     drain: Pump
     webhook_brands: WebhookBrands
-    started_at: float = field(default_factory=time.time)
-
+    names: StreamNames
+    redis: Any | None = None  # one client (and its connection pool) for the whole process
     outbox: Pump | None = None
     cache: ProfileCache = field(default_factory=NoCache)
     metrics: Any = None  # web.metrics.Metrics, set by create()
 
     @classmethod
     def create(cls, app: App) -> Runtime:
-        pump = outbox_pump(app) if app.settings.serve_outbox else None
+        settings = app.settings
+        client = connect(settings.redis_url) if settings.redis_url else None
+        names = StreamNames(settings.stream_prefix)
+        pump = outbox_pump(app, client) if settings.serve_outbox else None
         drain = drainer(app.engine, on_drained=pump.wake if pump else None)
         committer = GroupCommitter(
             app.engine, on_commit=drain.wake, writers=app.settings.inbox_writers
         )
         brands = WebhookBrands(app.engine, app.settings.webhook_cache_seconds)
         cache: ProfileCache = NoCache()
-        if app.settings.redis_url:
-            cache = RedisProfileCache(connect(app.settings.redis_url), app.settings.stream_prefix)
-        rt = cls(app, committer, drain, brands, outbox=pump, cache=cache)
+        if client is not None:
+            cache = RedisProfileCache(client, settings.stream_prefix)
+        rt = cls(app, committer, drain, brands, names, redis=client, outbox=pump, cache=cache)
         from constintel.web.metrics import Metrics  # metrics collect from the runtime
 
         rt.metrics = Metrics(rt)
@@ -135,12 +138,10 @@ class Runtime:
             self.outbox.stop()
 
 
-def outbox_pump(app: App) -> Pump:
-    """Publishes the outbox: to Redis Streams when ``redis_url`` is set, else straight to the
-    in-process handlers (the embedded mode)."""
-    settings = app.settings
-    if settings.redis_url:
-        client = connect(settings.redis_url)
-        names = StreamNames(settings.stream_prefix)
+def outbox_pump(app: App, client: Any | None) -> Pump:
+    """Publishes the outbox: to Redis Streams through ``client`` (None: no Redis configured),
+    else straight to the in-process handlers (the embedded mode)."""
+    if client is not None:
+        names = StreamNames(app.settings.stream_prefix)
         return Pump("outbox-relay", lambda: relay_once(app.engine, client, names), interval=0.2)
     return Pump("outbox-dispatch", lambda: dispatch_once(app.engine), interval=0.2)

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,15 @@ from constintel.pipeline import BatchResult, BrandContext, Envelope, ingest_batc
 from constintel.streams.dispatcher import Pump
 from constintel.webhooks.models import WebhookDelivery
 
-__all__ = ["Delivery", "GroupCommitter", "Rejected", "drain_once", "drainer", "store_deliveries"]
+__all__ = [
+    "Delivery",
+    "GroupCommitter",
+    "Rejected",
+    "drain_once",
+    "drainer",
+    "pending",
+    "store_deliveries",
+]
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +345,15 @@ def _record_failure(engine: Engine, row_id: str, exc: Exception) -> None:
                 ],
             )
         session.execute(update(D).where(D.c.id == row_id).values(**values))
+
+
+def pending(engine: Engine) -> int:
+    """Stored deliveries not yet resolved into profiles."""
+    with transaction(engine) as session:
+        count = session.scalar(
+            select(func.count()).select_from(D).where(D.c.processed_at.is_(None))
+        )
+        return int(count or 0)
 
 
 def drainer(
