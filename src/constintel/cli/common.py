@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from constintel.brands.models import Brand
 from constintel.core.config import Settings
 from constintel.core.errors import ConstIntelError
 from constintel.db.session import transaction
+from constintel.streams.dispatcher import Pump
 
 __all__ = [
     "BrandOpt",
@@ -30,6 +33,7 @@ __all__ = [
     "err",
     "fail",
     "print_json",
+    "run_until_stopped",
     "session_for",
     "state",
 ]
@@ -66,6 +70,21 @@ class Ctx:
 
 
 state = Ctx()
+
+
+def run_until_stopped(pumps: Sequence[Pump]) -> None:
+    """Start the background loops, wait for Ctrl-C or SIGTERM, then stop them in reverse."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    for pump in pumps:
+        pump.start()
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for pump in reversed(pumps):
+            pump.stop()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -8,7 +8,7 @@ import typer
 
 from constintel.core.errors import ConstIntelError
 
-from .common import console, fail, state
+from .common import console, fail, run_until_stopped, state
 
 __all__ = ["drain", "serve"]
 
@@ -69,9 +69,6 @@ def drain(
 ) -> None:
     """Resolve stored webhook deliveries into profiles, continuously (beside
     `constintel serve --no-drain`; several may run at once on PostgreSQL). Ctrl-C stops."""
-    import signal
-    import threading
-
     from constintel.streams.redis_io import connect
     from constintel.web.runtime import outbox_pump
     from constintel.webhooks.inbox import drainer
@@ -83,17 +80,5 @@ def drain(
     client = connect(app.settings.redis_url) if app.settings.redis_url else None
     pump = outbox_pump(app, client) if outbox else None
     inbox = drainer(app.engine, interval=interval, on_drained=pump.wake if pump else None)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    if pump is not None:
-        pump.start()
-    inbox.start()
     console.print(f"draining the webhook inbox every {interval} s when idle; Ctrl-C stops")
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        inbox.stop()
-        if pump is not None:
-            pump.stop()
+    run_until_stopped([inbox] if pump is None else [pump, inbox])

@@ -3,8 +3,6 @@ streams (Redis) and their inspection."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated, Any
 
 import typer
@@ -21,7 +19,7 @@ from constintel.streams.redis_io import StreamNames, connect, dead_letters, grou
 from constintel.streams.relay import backlog, relay_once
 from constintel.streams.worker import Worker
 
-from .common import console, fail, print_json, state
+from .common import console, fail, print_json, run_until_stopped, state
 
 __all__ = ["relay", "streams_app", "worker"]
 
@@ -35,20 +33,6 @@ def _redis() -> tuple[Any, StreamNames]:
     return connect(settings.redis_url), StreamNames(settings.stream_prefix)
 
 
-def _until_signal(pumps: list[Pump]) -> None:
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    for pump in pumps:
-        pump.start()
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for pump in pumps:
-            pump.stop()
-
-
 def relay(
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between idle looks.")] = 0.1,
 ) -> None:
@@ -60,7 +44,7 @@ def relay(
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
     console.print(f"relaying the outbox to {names.prefix}* every {interval} s when idle")
-    _until_signal([Pump("relay", lambda: relay_once(engine, client, names), interval=interval)])
+    run_until_stopped([Pump("relay", lambda: relay_once(engine, client, names), interval=interval)])
 
 
 def worker(
@@ -101,7 +85,9 @@ def worker(
     for w in workers:
         w.ensure_groups()
     console.print(f"worker {workers[0].consumer}: groups {', '.join(groups)}")
-    _until_signal([Pump(f"worker-{w.handler.group}", w.run_once, interval=0.0) for w in workers])
+    run_until_stopped(
+        [Pump(f"worker-{w.handler.group}", w.run_once, interval=0.0) for w in workers]
+    )
 
 
 @streams_app.command("status")
