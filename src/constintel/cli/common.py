@@ -22,8 +22,8 @@ from constintel.brands import service as brands
 from constintel.brands.models import Brand
 from constintel.core.config import Settings
 from constintel.core.errors import ConstIntelError
+from constintel.core.pump import Pump
 from constintel.db.session import transaction
-from constintel.streams.dispatcher import Pump
 
 __all__ = [
     "BrandOpt",

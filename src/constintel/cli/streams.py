@@ -10,8 +10,8 @@ from rich.table import Table
 from sqlalchemy import delete
 
 from constintel.core.errors import ConstIntelError
+from constintel.core.pump import Pump
 from constintel.db.session import transaction
-from constintel.streams.dispatcher import Pump
 from constintel.streams.handlers import HANDLERS
 from constintel.streams.models import HandledMessage
 from constintel.streams.outbox import STREAMS

@@ -4,9 +4,7 @@ has applied it (the handled-ledger keeps that exactly once, as with the stream w
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import cast
 
 from sqlalchemy import Engine, Table, select, text, update
@@ -17,9 +15,8 @@ from constintel.streams.apply import apply_in
 from constintel.streams.handlers import HANDLERS, Handler, Message
 from constintel.streams.models import OutboxMessage
 
-__all__ = ["Pump", "dispatch_once"]
+__all__ = ["dispatch_once"]
 
-log = logging.getLogger(__name__)
 O = cast(Table, OutboxMessage.__table__)  # noqa: E741
 DISPATCH_LOCK = 0x0C1_0D1
 
@@ -49,41 +46,3 @@ def dispatch_once(
                 apply_in(session, handler, wanted)
         session.execute(update(O).where(O.c.id.in_([r.id for r in rows])).values(sent_at=utcnow()))
         return len(rows)
-
-
-class Pump:
-    """A background thread running ``step`` until it returns 0, then waiting for a wake-up
-    or ``interval`` seconds (the inbox drain, the dispatcher and the relay share it)."""
-
-    def __init__(self, name: str, step: Callable[[], int], *, interval: float = 1.0) -> None:
-        self.name = name
-        self.step = step
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            try:
-                while not self._stop.is_set() and self.step() > 0:
-                    pass
-            except Exception:
-                log.exception("%s failed; retrying in %.1f s", self.name, self.interval)

@@ -17,10 +17,11 @@ from constintel.brands import credentials
 from constintel.brands import service as brands
 from constintel.core.clock import utcnow
 from constintel.core.errors import NotFoundError
+from constintel.core.pump import Pump
 from constintel.db.session import transaction
 from constintel.pipeline import BrandContext
 from constintel.profiles.cache import NoCache, ProfileCache, RedisProfileCache
-from constintel.streams.dispatcher import Pump, dispatch_once
+from constintel.streams.dispatcher import dispatch_once
 from constintel.streams.redis_io import StreamNames, connect
 from constintel.streams.relay import relay_once
 from constintel.webhooks.inbox import GroupCommitter, drainer

@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 from constintel.brands import service as brands
 from constintel.core.clock import utcnow
 from constintel.core.ids import new_id
+from constintel.core.pump import Pump
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
 from constintel.pipeline import BatchResult, BrandContext, Envelope, ingest_batch
-from constintel.streams.dispatcher import Pump
 from constintel.webhooks.models import WebhookDelivery
 
 __all__ = [
