@@ -163,7 +163,7 @@ def profile_events(
         session, brand_id=brand.id, profile_id=row.id, limit=limit, offset=offset
     )
     return EventsPage(
-        items=[EventRead.model_validate(r._mapping, from_attributes=False) for r in rows],
+        items=[EventRead.model_validate(dict(r._mapping)) for r in rows],
         next_offset=_next(len(rows), limit, offset),
     )
 
