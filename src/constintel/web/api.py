@@ -396,7 +396,7 @@ async def start_import(
     read = await run_in_threadpool(
         imports.create, rt.app.engine, brand.id, job, name=filename, source=source
     )
-    background.add_task(imports.run, rt.app.engine, job.id, brand.id, path, format, source)
+    background.add_task(imports.run, rt.app.engine, job, brand.id, path, format, source)
     return read
 
 

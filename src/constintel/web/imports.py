@@ -89,11 +89,12 @@ def create(
 
 
 def run(
-    engine: Engine, job_id: str, brand_id: str, path: Path, fmt: str, source: str | None
+    engine: Engine, upload: Upload, brand_id: str, path: Path, fmt: str, source: str | None
 ) -> None:
+    """Import the uploaded file (after its job row committed), keeping progress on the row."""
+    job_id, total_lines = upload.id, upload.total_lines
     with transaction(engine) as session:
         ctx = BrandContext.of(brands.get(session, ref=brand_id))
-        total_lines = (session.get(ImportJob, job_id) or ImportJob()).result.get("total_lines")
     running = BatchResult()
 
     def progress(batch: BatchResult) -> None:
