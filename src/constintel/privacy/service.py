@@ -27,7 +27,7 @@ from constintel.identity.models import CustomerIdentifier
 from constintel.ingest.models import CustomerRawEvent, RejectedPayload
 from constintel.orders.models import CustomerOrder
 from constintel.privacy.models import ErasedIdentifier
-from constintel.privacy.repository import identifier_hash
+from constintel.privacy.repository import erased_among, identifier_hash
 from constintel.profiles import merges
 from constintel.profiles import service as profiles
 from constintel.profiles.models import CustomerProfile, MergeRequest, ProfileMerge
@@ -113,25 +113,18 @@ def erase(session: Session, *, brand: Brand, profile_id: str) -> dict[str, int]:
         )
     ).all()
     values = {v for _, v in idents}
-    known = set(
-        session.scalars(
-            select(ErasedIdentifier.value_hash).where(ErasedIdentifier.brand_id == brand.id)
-        )
-    )
-    for kind, value in idents:
-        digest = identifier_hash(brand.id, kind, value)
-        if digest not in known:
-            known.add(digest)
-            session.add(
-                ErasedIdentifier(
-                    id=new_id(),
-                    brand_id=brand.id,
-                    kind=kind,
-                    value_hash=digest,
-                    profile_id=row.id,
-                    erased_at=now,
-                )
+    keys = {(kind, value) for kind, value in idents}
+    for kind, value in sorted(keys - erased_among(session, brand_id=brand.id, keys=keys)):
+        session.add(
+            ErasedIdentifier(
+                id=new_id(),
+                brand_id=brand.id,
+                kind=kind,
+                value_hash=identifier_hash(brand.id, kind, value),
+                profile_id=row.id,
+                erased_at=now,
             )
+        )
     session.execute(
         delete(CustomerIdentifier).where(
             CustomerIdentifier.brand_id == brand.id,
