@@ -708,6 +708,10 @@ class _Writer:
         )
         events_repo.insert_many(self.s, self.events)
         profiles_repo.insert_requests(self.s, self.requests)
+        # Profiles merged later in the batch are reported as their survivors.
+        self.result.touched_profiles = {
+            self.resolve(pid).id for pid in self.result.touched_profiles
+        }
         outbox.write(self.s, self._messages())
         profiles_repo.insert_merges(self.s, [merge.record for merge in self.pending_merges])
         # Order dates that may have shrunk are re-read now that the orders are written; a
@@ -744,8 +748,7 @@ class _Writer:
             yield outbox.profile_updated(
                 brand, record["merged_id"], "merged", now, merged_into=record["survivor_id"]
             )
-        touched = sorted({self.resolve(pid).id for pid in self.result.touched_profiles})
-        for pid in touched:
+        for pid in sorted(self.result.touched_profiles):
             yield outbox.profile_updated(brand, pid, "ingested", now)
 
 
@@ -859,7 +862,6 @@ def ingest_prepared(session: Session, ctx: BrandContext, batch: PreparedBatch) -
         writer.process(item)
     writer.flush()
     events_repo.insert_rejected(session, rejected_rows)
-    result.touched_profiles = {writer.resolve(pid).id for pid in result.touched_profiles}
     return result
 
 
