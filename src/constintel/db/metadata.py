@@ -9,6 +9,7 @@ from constintel.db.base import Base
 from constintel.identity import models as _identity
 from constintel.ingest import models as _ingest
 from constintel.orders import models as _orders
+from constintel.predictions import models as _predictions
 from constintel.privacy import models as _privacy
 from constintel.profiles import models as _profiles
 from constintel.streams import handlers as _handlers
@@ -25,6 +26,7 @@ _ = (
     _identity,
     _ingest,
     _orders,
+    _predictions,
     _privacy,
     _profiles,
     _streams,

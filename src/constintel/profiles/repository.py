@@ -215,13 +215,25 @@ def redirect_merged_many(session: Session, moves: Sequence[Mapping[str, str]]) -
 SORTABLE = ("lifetime_value", "total_orders", "last_order_at", "created_at")
 
 
-def list_page(session: Session, *, brand_id: str, sort: str, limit: int, offset: int) -> list[Any]:
-    """Active profiles, highest ``sort`` first (one of SORTABLE)."""
+def list_page(
+    session: Session,
+    *,
+    brand_id: str,
+    sort: str,
+    limit: int,
+    offset: int,
+    where: Sequence[Any] = (),
+    join: Any = None,
+) -> list[Any]:
+    """Active profiles, highest ``sort`` first (one of SORTABLE); ``join`` and ``where`` narrow
+    the list (e.g. to a segment of the predictions table)."""
     column = P.c[sort]
+    source = P if join is None else P.join(join[0], join[1])
     return list(
         session.execute(
             select(P)
-            .where(P.c.brand_id == brand_id, P.c.status == "active")
+            .select_from(source)
+            .where(P.c.brand_id == brand_id, P.c.status == "active", *where)
             .order_by(column.desc().nulls_last(), P.c.id)
             .limit(limit)
             .offset(offset)

@@ -2,8 +2,9 @@
 the caller's transaction; the caller records them as handled in the same transaction, so a
 redelivered message is skipped (idempotent) and a failed batch leaves no trace.
 
-Handlers of later capabilities (predictions, automations, journeys, store visits) plug in
-here; ``intents`` keeps product-intent counters per profile and product.
+Handlers of later capabilities (automations, journeys, store visits) plug in here;
+``intents`` keeps product-intent counters per profile and product, ``predictions`` rescores
+every changed profile with its brand's fitted models.
 """
 
 from __future__ import annotations
@@ -99,6 +100,24 @@ def _intents(session: Session, messages: Sequence[Message]) -> None:
     session.execute(stmt, rows)
 
 
+def _predictions(session: Session, messages: Sequence[Message]) -> None:
+    """Rescore each changed profile once per batch (and drop the prediction of a profile
+    merged away or erased)."""
+    from constintel.predictions.service import rescore
+
+    by_brand: dict[tuple[str, str], set[str]] = {}
+    for m in messages:
+        pid = m.data.get("profile_id")
+        if not pid:
+            continue
+        ids = by_brand.setdefault((m.brand_id, str(m.data.get("reason") or "update")), set())
+        ids.add(pid)
+        if m.data.get("merged_into"):
+            ids.add(m.data["merged_into"])
+    for (brand_id, reason), ids in sorted(by_brand.items()):
+        rescore(session, brand_id, sorted(ids), cause=f"profiles.updated:{reason}")
+
+
 @dataclass(frozen=True, slots=True)
 class Handler:
     """``apply`` None: the group's capability has no effects yet; its messages are only
@@ -114,7 +133,7 @@ HANDLERS: dict[str, Handler] = {
     for h in (
         Handler("intents", ("events.normalized",), _intents),
         # Their capabilities (issues of their own) plug their effects in here.
-        Handler("predictions", ("profiles.updated",), None),
+        Handler("predictions", ("profiles.updated",), _predictions),
         Handler("automations", ("events.normalized", "profiles.updated"), None),
         Handler("journeys", ("events.normalized",), None),
         Handler("store_visits", ("events.normalized",), None),

@@ -19,6 +19,9 @@ from constintel.events.schemas import SOURCES
 from constintel.ingest import repository as events_repo
 from constintel.orders import repository as orders_repo
 from constintel.pipeline import BrandContext, Envelope, ingest_batch
+from constintel.predictions import service as predictions
+from constintel.predictions.schemas import PredictionRead, ProfileWithPrediction
+from constintel.predictions.segments import LIFECYCLES, SEGMENTS
 from constintel.privacy import service as privacy
 from constintel.profiles import repository as profiles_repo
 from constintel.profiles import service as profiles
@@ -81,7 +84,17 @@ async def list_profiles(
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
     loyalty_id: Annotated[str | None, Query(max_length=200)] = None,
-    segment: Annotated[str | None, Query(max_length=64)] = None,
+    segment: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Lifecycle label: new, active, loyal, champion, at_risk, churned.",
+        ),
+    ] = None,
+    rfm_segment: Annotated[
+        str | None,
+        Query(max_length=64, description="One of the 11 RFM segments, e.g. champions."),
+    ] = None,
     sort: Literal["lifetime_value", "total_orders", "last_order_at", "created_at"] = (
         "lifetime_value"
     ),
@@ -96,12 +109,14 @@ async def list_profiles(
     def work(session: Session, brand: Brand) -> ProfilesPage:
         if len(given) > 1:
             raise PayloadError(",".join(given), "give at most one of email, phone, loyalty_id")
-        if segment is not None:
+        if segment is not None and segment not in LIFECYCLES:
+            raise PayloadError("segment", f"unknown segment {segment!r}; one of {LIFECYCLES}")
+        if rfm_segment is not None and rfm_segment not in SEGMENTS:
             raise PayloadError(
-                "segment",
-                "segments are computed by the predictions worker, which "
-                "this service does not run yet; no segment exists",
+                "rfm_segment", f"unknown RFM segment {rfm_segment!r}; one of {SEGMENTS}"
             )
+        if given and (segment or rfm_segment):
+            raise PayloadError("segment", "a look-up by identifier takes no segment")
         if given:
             ((kind, value),) = given.items()
             try:
@@ -110,11 +125,25 @@ async def list_profiles(
                 return ProfilesPage(items=[], next_offset=None)
             items = [] if row.status != "active" else [_read(request, session, brand, row)]
             return ProfilesPage(items=items, next_offset=None)
+        join: Any = None
+        where: list[Any] = []
+        if segment is not None or rfm_segment is not None:
+            join, where = predictions.segment_filter(lifecycle=segment, rfm_segment=rfm_segment)
         rows = profiles_repo.list_page(
-            session, brand_id=brand.id, sort=sort, limit=limit, offset=offset
+            session,
+            brand_id=brand.id,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            join=join,
+            where=where,
         )
+        found = predictions.predictions_for(session, [r.id for r in rows])
         return ProfilesPage(
-            items=[profiles.read(session, brand=brand, row=r) for r in rows],
+            items=[
+                _with_prediction(profiles.read(session, brand=brand, row=r), found.get(r.id))
+                for r in rows
+            ],
             next_offset=_next(len(rows), limit, offset),
         )
 
@@ -128,22 +157,33 @@ def _live(session: Session, brand: Brand, profile_id: str) -> Any:
     return row
 
 
-def _read(request: Request, session: Session, brand: Brand, row: Any) -> ProfileRead:
-    """A profile's view, through the runtime's cache (see ``profiles.cache``)."""
+def _with_prediction(view: ProfileRead, prediction: dict[str, Any] | None) -> ProfileWithPrediction:
+    return ProfileWithPrediction(
+        **dict(view),
+        prediction=None if prediction is None else PredictionRead.of(prediction),
+    )
+
+
+def _read(request: Request, session: Session, brand: Brand, row: Any) -> ProfileWithPrediction:
+    """A profile's view: its statistics through the runtime's cache (see ``profiles.cache``),
+    its prediction read fresh (the predictions consumer writes it after the profile's own
+    change, so it is not part of the cached view)."""
     cache = runtime(request).cache
-    cached = cache.get(brand.id, row.id, row.updated_at)
-    if cached is not None:
-        return cached
-    view = profiles.read(session, brand=brand, row=row)
-    cache.put(brand.id, view, row.updated_at)
-    return view
+    view = cache.get(brand.id, row.id, row.updated_at)
+    if view is None:
+        view = profiles.read(session, brand=brand, row=row)
+        cache.put(brand.id, view, row.updated_at)
+    return _with_prediction(view, predictions.prediction_of(session, row.id))
 
 
-@router.get("/profiles/{profile_id}", response_model=ProfileRead, tags=["profiles"])
-async def get_profile(request: Request, key: ApiKeyValue, profile_id: ProfileId) -> ProfileRead:
-    """A profile; a merged-away id answers with the profile it was merged into."""
+@router.get("/profiles/{profile_id}", response_model=ProfileWithPrediction, tags=["profiles"])
+async def get_profile(
+    request: Request, key: ApiKeyValue, profile_id: ProfileId
+) -> ProfileWithPrediction:
+    """A profile with its current prediction; a merged-away id answers with the profile it was
+    merged into."""
 
-    def work(session: Session, brand: Brand) -> ProfileRead:
+    def work(session: Session, brand: Brand) -> ProfileWithPrediction:
         return _read(request, session, brand, _live(session, brand, profile_id))
 
     return await read_as_brand(request, key, work)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from constintel.profiles.schemas import ProfileRead
+from constintel.predictions.schemas import ProfileWithPrediction
 
 __all__ = [
     "EventRead",
@@ -25,7 +25,7 @@ __all__ = [
 
 
 class ProfilesPage(BaseModel):
-    items: list[ProfileRead]
+    items: list[ProfileWithPrediction]
     next_offset: int | None = Field(
         description="Pass as ?offset= for the next page; null at the end."
     )
