@@ -14,6 +14,7 @@ from constintel.db import migrate
 from .brands import brands_app
 from .common import console, err, fail, state
 from .ingest import generate_orders, import_files
+from .predict import predict_app
 from .profiles import events_app, profiles_app, review_app, stats_app
 from .serve import drain, serve
 from .streams import relay, streams_app, worker
@@ -81,6 +82,7 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(review_app, name="review")
 app.add_typer(events_app, name="events")
 app.add_typer(stats_app, name="stats")
+app.add_typer(predict_app, name="predict")
 app.add_typer(db_app, name="db")
 app.add_typer(brands_app, name="brands")
 

@@ -10,6 +10,8 @@ from rich.table import Table
 from constintel.ingest import repository as events_repo
 from constintel.ingest.replay import replay_rejected
 from constintel.pipeline import BrandContext
+from constintel.predictions import service as predictions
+from constintel.predictions.schemas import PredictionRead
 from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 
@@ -25,7 +27,11 @@ stats_app = typer.Typer(help="Profile statistics.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
-def _render(profile: ProfileRead) -> None:
+def _dump(prediction: PredictionRead | None) -> Any:
+    return None if prediction is None else prediction.model_dump(mode="json")
+
+
+def _render(profile: ProfileRead, prediction: PredictionRead | None = None) -> None:
     table = Table(title=f"Profile {profile.id}", show_header=False)
     table.add_row("lifetime value", f"{profile.lifetime_value} {profile.currency}")
     table.add_row("total orders", str(profile.total_orders))
@@ -43,7 +49,31 @@ def _render(profile: ProfileRead) -> None:
     table.add_row("channels", ", ".join(profile.channels) or "-")
     table.add_row("events", str(profile.event_count))
     table.add_row("merged from", ", ".join(profile.merged_from) or "-")
+    _render_prediction(table, prediction)
     console.print(table)
+
+
+def _render_prediction(table: Table, p: PredictionRead | None) -> None:
+    if p is None:
+        table.add_row("prediction", "- (not scored yet)")
+        return
+    table.add_row("lifecycle", p.lifecycle or "-")
+    if p.status != "scored":
+        table.add_row("prediction", f"{p.status} (model v{p.model_version})")
+        return
+    table.add_row("churn risk", f"{p.churn_risk:.1%}" if p.churn_risk is not None else "-")
+    table.add_row(
+        "expected orders",
+        f"{p.expected_orders_30:.2f} in 30 days, {p.expected_orders_90:.2f} in 90 days",
+    )
+    table.add_row("next order by", str(p.next_order_at.date()) if p.next_order_at else "-")
+    table.add_row("predicted LTV", f"{p.predicted_ltv} {p.currency}")
+    if p.rfm is not None:
+        table.add_row(
+            "RFM",
+            f"R{p.rfm.recency} F{p.rfm.frequency} M{p.rfm.monetary}: {p.rfm.segment}",
+        )
+    table.add_row("model", f"v{p.model_version}, scored {p.scored_at:%Y-%m-%d %H:%M} UTC")
 
 
 @profiles_app.command("show")
@@ -79,10 +109,12 @@ def show(
         else:
             row = profiles.find_by_identifier(session, brand=b, kind=kind, value=value)
         profile = profiles.read(session, brand=b, row=row)
+        found = predictions.prediction_of(session, profile.id)
+    prediction = None if found is None else PredictionRead.of(found)
     if as_json:
-        print_json(profile.model_dump(mode="json"))
+        print_json({**profile.model_dump(mode="json"), "prediction": _dump(prediction)})
     else:
-        _render(profile)
+        _render(profile, prediction)
 
 
 @profiles_app.command("list")

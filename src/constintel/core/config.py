@@ -43,3 +43,9 @@ class Settings(BaseSettings):
     inbox_writers: int = 4
     # Where uploaded import files wait to be imported.
     data_dir: str = "constintel-data"
+    # Predictions: how far ahead predicted lifetime value looks, the annual discount rate it
+    # uses, and how often `serve` refits every brand's models (0: never; `constintel predict
+    # fit` refits by hand).
+    predict_horizon_months: int = 12
+    predict_discount_rate: float = 0.10
+    predict_refit_hours: float = 24.0

@@ -439,3 +439,67 @@ def segment_filter(*, lifecycle: str | None, rfm_segment: str | None) -> tuple[A
     if rfm_segment is not None:
         where.append(PP.c.rfm_segment == rfm_segment)
     return (PP, PP.c.customer_profile_id == P.c.id), where
+
+
+def order_days(session: Session, brand_id: str) -> tuple[list[str], list[int]]:
+    """(profile id, UTC day number) of every counted order of the brand's active profiles:
+    the transaction history the holdout check reads."""
+    from constintel.orders.models import CustomerOrder
+
+    O = cast(Table, CustomerOrder.__table__)  # noqa: E741
+    rows = session.execute(
+        select(O.c.customer_profile_id, O.c.placed_at)
+        .join(P, P.c.id == O.c.customer_profile_id)
+        .where(
+            O.c.brand_id == brand_id,
+            O.c.counted.is_(True),
+            O.c.placed_at.is_not(None),
+            P.c.status == "active",
+        )
+    )
+    epoch = date(1970, 1, 1)
+    ids: list[str] = []
+    days: list[int] = []
+    for pid, placed in rows:
+        ids.append(pid)
+        days.append((placed.date() - epoch).days)
+    return ids, days
+
+
+def due_for_refit(session: Session, *, every: timedelta, now: datetime) -> list[str]:
+    """Brands whose newest model is older than ``every``, or that have never been fitted but
+    have a customer with an order."""
+    newest = (
+        select(PM.c.brand_id, func.max(PM.c.fitted_at).label("fitted_at"))
+        .group_by(PM.c.brand_id)
+        .subquery()
+    )
+    has_orders = (
+        select(P.c.id)
+        .where(P.c.brand_id == Brand.id, P.c.total_orders > 0, P.c.status == "active")
+        .exists()
+    )
+    rows = session.execute(
+        select(Brand.id)
+        .outerjoin(newest, newest.c.brand_id == Brand.id)
+        .where((newest.c.fitted_at < now - every) | (newest.c.fitted_at.is_(None) & has_orders))
+        .order_by(Brand.id)
+    )
+    return [r[0] for r in rows]
+
+
+def refit_due(
+    engine: Engine, *, every: timedelta, horizon_months: int, annual_discount_rate: float
+) -> int:
+    """One pass of the scheduled refit: refit every brand that is due. Returns 0 so the
+    calling pump waits for its interval (a refit is never "more work right away")."""
+    with transaction(engine) as session:
+        due = due_for_refit(session, every=every, now=utcnow())
+    for brand_id in due:
+        refit(
+            engine,
+            brand_id,
+            horizon_months=horizon_months,
+            annual_discount_rate=annual_discount_rate,
+        )
+    return 0

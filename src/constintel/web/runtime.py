@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,6 +20,7 @@ from constintel.core.errors import NotFoundError
 from constintel.core.pump import Pump
 from constintel.db.session import transaction
 from constintel.pipeline import BrandContext
+from constintel.predictions.service import refit_due
 from constintel.profiles.cache import NoCache, ProfileCache, RedisProfileCache
 from constintel.streams.dispatcher import dispatch_once
 from constintel.streams.redis_io import StreamNames, connect
@@ -104,6 +105,7 @@ class Runtime:
     outbox: Pump | None = None
     cache: ProfileCache = field(default_factory=NoCache)
     metrics: Any = None  # web.metrics.Metrics, set by create()
+    refits: Pump | None = None  # scheduled refits of the prediction models
 
     @classmethod
     def create(cls, app: App) -> Runtime:
@@ -120,12 +122,16 @@ class Runtime:
         if client is not None:
             cache = RedisProfileCache(client, settings.stream_prefix)
         rt = cls(app, committer, drain, brands, names, redis=client, outbox=pump, cache=cache)
+        rt.refits = refit_pump(app)
         from constintel.web.metrics import Metrics  # metrics collect from the runtime
 
         rt.metrics = Metrics(rt)
         return rt
 
     def start(self) -> None:
+        if self.refits is not None:
+            self.refits.start()
+            self.refits.wake()  # look at once: a brand never fitted gets its model now
         if self.outbox is not None:
             self.outbox.start()
         if self.app.settings.serve_drain:
@@ -137,6 +143,27 @@ class Runtime:
         self.drain.stop()
         if self.outbox is not None:
             self.outbox.stop()
+        if self.refits is not None:
+            self.refits.stop()
+
+
+def refit_pump(app: App) -> Pump | None:
+    """Refits each brand's prediction models every ``predict_refit_hours`` (looking every 5
+    minutes at most); None when scheduled refits are off (0)."""
+    s = app.settings
+    if s.predict_refit_hours <= 0:
+        return None
+    every = timedelta(hours=s.predict_refit_hours)
+    return Pump(
+        "predict-refit",
+        lambda: refit_due(
+            app.engine,
+            every=every,
+            horizon_months=s.predict_horizon_months,
+            annual_discount_rate=s.predict_discount_rate,
+        ),
+        interval=min(300.0, every.total_seconds()),
+    )
 
 
 def outbox_pump(app: App, client: Any | None) -> Pump:
