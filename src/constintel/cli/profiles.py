@@ -126,6 +126,7 @@ def list_profiles(
     """The top profiles by lifetime value."""
     with session_for(brand) as (session, b):
         rows = profiles.list_top(session, brand=b, limit=top)
+        found = predictions.predictions_for(session, [r.id for r in rows])
         currency = b.currency
     if as_json:
         print_json(
@@ -137,6 +138,9 @@ def list_profiles(
                     "lifetime_value": str(r.lifetime_value),
                     "total_orders": r.total_orders,
                     "profile_strength": r.profile_strength,
+                    "lifecycle": (found.get(r.id) or {}).get("lifecycle"),
+                    "churn_risk": (found.get(r.id) or {}).get("churn_risk"),
+                    "predicted_ltv": _str((found.get(r.id) or {}).get("predicted_ltv")),
                 }
                 for r in rows
             ]
@@ -144,25 +148,36 @@ def list_profiles(
         return
     table = Table(title=f"Top {top} profiles by lifetime value ({currency})")
     # Narrow terminals fold ids and contact details over lines; amounts are never cut.
-    for col in ("id", "email", "phone"):
+    for col in ("id", "contact"):
         table.add_column(col, overflow="fold")
     widest = max((len(str(r.lifetime_value)) for r in rows), default=5)
     table.add_column("lifetime value", justify="right", no_wrap=True, min_width=widest)
     table.add_column("orders", justify="right", no_wrap=True)
-    table.add_column("strength", justify="right", no_wrap=True)
     table.add_column("last order", no_wrap=True, min_width=10)
+    table.add_column("lifecycle", no_wrap=True)
+    table.add_column("churn risk", justify="right", no_wrap=True)
+    table.add_column("predicted LTV", justify="right", no_wrap=True)
     for r in rows:
         ids = r.identifiers or {}
+        p = found.get(r.id) or {}
+        risk = p.get("churn_risk")
         table.add_row(
             r.id,
-            ids.get("email", "-"),
-            ids.get("phone", "-"),
+            ids.get("email") or ids.get("phone") or "-",
             str(r.lifetime_value),
             str(r.total_orders),
-            f"{r.profile_strength}%",
             r.last_order_at.date().isoformat() if r.last_order_at else "-",
+            p.get("lifecycle") or "-",
+            "-" if risk is None else f"{risk:.0%}",
+            _str(p.get("predicted_ltv")) or "-",
         )
     console.print(table)
+    if rows and not found:
+        console.print("no predictions yet: run `constintel predict fit`")
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 @profiles_app.command("unmerge")
