@@ -72,6 +72,8 @@ def test_fit_report_and_show(cli_url: str, tmp_path: Path) -> None:  # noqa: F81
     assert prediction["status"] == "scored"
     assert prediction["model_version"] == 2
     assert prediction["lifecycle"] in {"at_risk", "churned", "loyal", "active", "champion", "new"}
+    # Scored at import (model v1: insufficient data, no orders) then by the refit (v2).
+    assert shown["prediction_history"][0]["model_version"] == 2
     table = run(cli_url, "profiles", "show", "--email", "cdnow4@example.com", "--brand", brand)
     assert "churn risk" in table.stdout
     assert "predicted LTV" in table.stdout

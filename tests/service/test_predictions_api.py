@@ -70,6 +70,15 @@ def test_profile_shows_its_prediction_and_lists_filter_by_segment(tenant: Tenant
     champion = wait_for(tenant, pid, "champion")
     assert champion["prediction"]["rfm"]["segment"] == "champions"
 
+    history = tenant.api("GET", f"/profiles/{pid}/prediction-history").json()["items"]
+    assert [h["changes"]["lifecycle"] for h in history] == [
+        ["loyal", "champion"],
+        ["new", "loyal"],
+        [None, "new"],
+    ]
+    assert {h["model_version"] for h in history} == {result.version}
+    assert history[0]["cause"].startswith("profiles.updated:")
+
     listed = tenant.api("GET", "/profiles", params={"segment": "champion", "limit": 200}).json()
     assert pid in [item["id"] for item in listed["items"]]
     assert {item["prediction"]["lifecycle"] for item in listed["items"]} == {"champion"}

@@ -11,7 +11,7 @@ from constintel.ingest import repository as events_repo
 from constintel.ingest.replay import replay_rejected
 from constintel.pipeline import BrandContext
 from constintel.predictions import service as predictions
-from constintel.predictions.schemas import PredictionRead
+from constintel.predictions.schemas import PredictionChangeRead, PredictionRead
 from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 
@@ -110,9 +110,18 @@ def show(
             row = profiles.find_by_identifier(session, brand=b, kind=kind, value=value)
         profile = profiles.read(session, brand=b, row=row)
         found = predictions.prediction_of(session, profile.id)
+        history = predictions.history_of(session, profile.id, limit=10)
     prediction = None if found is None else PredictionRead.of(found)
     if as_json:
-        print_json({**profile.model_dump(mode="json"), "prediction": _dump(prediction)})
+        print_json(
+            {
+                **profile.model_dump(mode="json"),
+                "prediction": _dump(prediction),
+                "prediction_history": [
+                    PredictionChangeRead.model_validate(h).model_dump(mode="json") for h in history
+                ],
+            }
+        )
     else:
         _render(profile, prediction)
 

@@ -108,15 +108,17 @@ def _loglik_and_grad(
     g_alpha = r / alpha - rx / (alpha + T) + share * rx * (1.0 / (alpha + T) - 1.0 / (alpha + t_x))
     g_a = da_u[idx] + share / a
     g_b = db_u[idx] - share * inv_denom_u[idx]
+    # Weighted sums as multiply-then-sum, not np.dot: a BLAS call here wakes OpenBLAS's
+    # thread pool, whose spinning threads then slow every vector operation that follows.
     grad = np.array(
         [
-            r * np.dot(w, g_r),
-            alpha * np.dot(w, g_alpha),
-            a * np.dot(w, g_a),
-            b * np.dot(w, g_b),
+            r * (w * g_r).sum(),
+            alpha * (w * g_alpha).sum(),
+            a * (w * g_a).sum(),
+            b * (w * g_b).sum(),
         ]
     )
-    return float(np.dot(w, ll)), grad
+    return float((w * ll).sum()), grad
 
 
 def _unique_x(s: Summary) -> tuple[Floats, Floats]:
@@ -138,7 +140,7 @@ def fit(s: Summary, kind: Kind = "bgnbd") -> PurchaseParams:
     ux, inv = _unique_x(s)
     n = s.customers
     # Start from a purchase rate of (repeat purchases / observed time), in the data's unit.
-    rate = max(float(np.dot(s.weight, s.x)) / max(float(np.dot(s.weight, s.T)), 1e-9), 1e-6)
+    rate = max(float((s.weight * s.x).sum()) / max(float((s.weight * s.T).sum()), 1e-9), 1e-6)
     theta0 = np.log([1.0, 1.0 / rate, 1.0, 1.0])
 
     def objective(theta: Floats) -> tuple[float, Floats]:

@@ -10,7 +10,13 @@ from pydantic import BaseModel, Field
 
 from constintel.profiles.schemas import ProfileRead
 
-__all__ = ["PredictionRead", "ProfileWithPrediction", "RFMRead"]
+__all__ = [
+    "PredictionChangeRead",
+    "PredictionHistoryPage",
+    "PredictionRead",
+    "ProfileWithPrediction",
+    "RFMRead",
+]
 
 
 class RFMRead(BaseModel):
@@ -75,3 +81,17 @@ class ProfileWithPrediction(ProfileRead):
     prediction: PredictionRead | None = Field(
         default=None, description="Null until the predictions consumer has scored the profile."
     )
+
+
+class PredictionChangeRead(BaseModel):
+    changed_at: datetime
+    model_version: int
+    cause: str = Field(description='e.g. "profiles.updated:order" or "refit"')
+    changes: dict[str, list[Any]] = Field(
+        description="{field: [old, new]} for the fields that changed (old null at first)."
+    )
+
+
+class PredictionHistoryPage(BaseModel):
+    items: list[PredictionChangeRead]
+    next_offset: int | None

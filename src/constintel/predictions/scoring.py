@@ -167,7 +167,9 @@ def fit_models(
     step("fitting MBG/NBD")
     churn = purchase.fit(s, "mbgnbd")
     step("fitting Gamma-Gamma")
-    spend_params = spend.fit(x, customers.average)
+    # Over all of a customer's orders: n = orders and m = their average order value (what
+    # the profile keeps), the same density with n in place of FHL's repeat count.
+    spend_params = spend.fit(customers.orders, customers.average)
     if spend_params.q <= 1:
         raise InsufficientData(
             "order values are too heavy-tailed for the Gamma-Gamma model (q <= 1): "
@@ -218,7 +220,7 @@ def score_arrays(models: FittedModels, customers: Customers, as_of: date) -> dic
     per_month = np.diff(cumulative, axis=1, prepend=0.0)[:, : models.horizon_months]
     monthly_rate = (1.0 + models.annual_discount_rate) ** (1.0 / 12.0) - 1.0
     discount = (1.0 + monthly_rate) ** -np.arange(1, models.horizon_months + 1, dtype=np.float64)
-    value = spend.expected_average(models.spend, x, customers.average)
+    value = spend.expected_average(models.spend, customers.orders, customers.average)
     alive = purchase.p_alive(models.churn, x, t_x, T)
     return {
         "p_alive": alive,

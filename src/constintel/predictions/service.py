@@ -268,6 +268,7 @@ def rescore(
 ) -> int:
     """Rescore these profiles (inside the caller's transaction); profiles that are no longer
     active or have no orders lose their prediction. Returns how many rows changed."""
+    _hold_predictions(session, brand_id, exclusive=False)
     now = utcnow()
     day = as_of or now.date()
     model = current_model(session, brand_id)
@@ -293,9 +294,20 @@ def rescore(
     return len(history) + len(gone)
 
 
+def _hold_predictions(session: Session, brand_id: str, *, exclusive: bool) -> None:
+    """PostgreSQL: rescorers of a brand share this lock, a refit holds it alone, so a refit
+    (which replaces every row) never interleaves with rescoring (which upserts some)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    session.execute(text(f"SELECT {fn}(hashtextextended(:k, 2))"), {"k": f"predictions:{brand_id}"})
+
+
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or update, in profile id order so concurrent rescorers lock rows in one order."""
     if not rows:
         return
+    rows = sorted(rows, key=lambda r: str(r["customer_profile_id"]))
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(PP)
     columns = [c.name for c in PP.columns if c.name != "customer_profile_id"]
@@ -347,6 +359,7 @@ def refit(
     with transaction(engine) as session:
         if not _try_refit_lock(session, brand_id):
             return None
+        _hold_predictions(session, brand_id, exclusive=True)
         currency = _brand(session, brand_id).currency
         report("loading profiles", 0, 0)
         ids, customers = _customers(session, brand_id, None)
@@ -412,12 +425,16 @@ def prediction_of(session: Session, profile_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
-def history_of(session: Session, profile_id: str, limit: int = 20) -> list[dict[str, Any]]:
+def history_of(
+    session: Session, profile_id: str, *, limit: int = 20, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The profile's prediction changes, newest first."""
     rows = session.execute(
         select(PC)
         .where(PC.c.customer_profile_id == profile_id)
         .order_by(PC.c.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     return [dict(r._mapping) for r in rows]
 

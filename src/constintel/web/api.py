@@ -20,7 +20,12 @@ from constintel.ingest import repository as events_repo
 from constintel.orders import repository as orders_repo
 from constintel.pipeline import BrandContext, Envelope, ingest_batch
 from constintel.predictions import service as predictions
-from constintel.predictions.schemas import PredictionRead, ProfileWithPrediction
+from constintel.predictions.schemas import (
+    PredictionChangeRead,
+    PredictionHistoryPage,
+    PredictionRead,
+    ProfileWithPrediction,
+)
 from constintel.predictions.segments import LIFECYCLES, SEGMENTS
 from constintel.privacy import service as privacy
 from constintel.profiles import repository as profiles_repo
@@ -223,6 +228,28 @@ def profile_orders(
     )
     return OrdersPage(
         items=[OrderRead.model_validate(dict(r._mapping)) for r in rows],
+        next_offset=_next(len(rows), limit, offset),
+    )
+
+
+@router.get(
+    "/profiles/{profile_id}/prediction-history",
+    response_model=PredictionHistoryPage,
+    tags=["profiles"],
+)
+def prediction_history(
+    session: DbSession,
+    brand: CurrentBrand,
+    profile_id: ProfileId,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> PredictionHistoryPage:
+    """What changed in the profile's prediction, when, why and under which model version,
+    newest first."""
+    row = _live(session, brand, profile_id)
+    rows = predictions.history_of(session, row.id, limit=limit, offset=offset)
+    return PredictionHistoryPage(
+        items=[PredictionChangeRead.model_validate(r) for r in rows],
         next_offset=_next(len(rows), limit, offset),
     )
 
