@@ -11,25 +11,29 @@ raw limit.
    probability p, so x = min(N(T), K) with N(T) ~ Poisson(lambda T) and K ~ Geometric(p), and
    the x-th arrival, given N(T) = n, is T times a Beta(x, n - x + 1) order statistic; t_x is it
    floored to a whole day. Spend follows the Gamma-Gamma model: nu ~ Gamma(q=3.7, rate
-   gamma=15) per customer, each order value ~ Gamma(p=6, rate nu), and m is the average of the
-   x repeat orders (the model's m_x), the first order's value when x = 0.
+   gamma=15) per customer, each order value ~ Gamma(p=6, rate nu), and m is the average of all
+   x + 1 orders (what a profile keeps, and what ConstIntel's Gamma-Gamma reads with n = x + 1).
 2. ConstIntel, in a fresh (spawned) process: ``Customers`` (orders = x + 1, first/last order
    day, value = m (x + 1), average = m) at an ``as_of`` that gives back T, then ``fit_models``
    (BG/NBD, MBG/NBD, Gamma-Gamma, RFM cuts) and ``score_arrays`` (12-month LTV and the rest).
    The annual discount rate is set to 1.01^12 - 1 so its monthly rate is lifetimes' 0.01.
 3. lifetimes 0.11.3, in another fresh process, on the same data (pandas Series):
-   ``BetaGeoFitter().fit``, ``GammaGammaFitter().fit`` on x > 0 and
-   ``customer_lifetime_value(time=12, freq="D", discount_rate=0.01)``; with
+   ``BetaGeoFitter().fit``, ``GammaGammaFitter().fit(x + 1, m)`` (the same Gamma-Gamma
+   likelihood over all orders) and the 12-month CLV: ``conditional_expected_average_profit(x + 1,
+   m)`` into ``lifetimes.utils._customer_lifetime_value(time=12, freq="D",
+   discount_rate=0.01)``, which is what ``customer_lifetime_value`` runs inside; with
    ``--lifetimes-customers n`` on the first n customers only, its times scaled by N / n.
 4. The physical limit, in the same run: one pass of four ``np.log`` over N floats (about the
    transcendental work of one likelihood evaluation per customer), and over the distinct
    (x, t_x, T) rows that ``compress`` leaves, which is what ConstIntel's likelihood runs over.
 
 Each contender runs its workload twice in its own process: first plain (the times, and the
-process's peak RSS from ``getrusage`` read right after it), then under ``tracemalloc`` (the
-peak of Python/numpy allocations made by the workload, its inputs excluded). Both fits'
-parameters are printed beside the generating ones, with the log-likelihood (ConstIntel's
-function) at each, and the two 12-month LTVs are compared customer by customer.
+process's peak RSS from ``getrusage`` read right after it, with /proc's VmHWM beside it), then
+under ``tracemalloc`` (the peak of Python/numpy allocations made by the workload, its inputs
+excluded). Both processes are spawned before the data are generated, because Linux carries a
+parent's RSS at fork into the child's ru_maxrss. Both fits' parameters are printed beside the
+generating ones, with the log-likelihood (ConstIntel's function) at each, and the two 12-month
+LTVs are compared customer by customer.
 
 numpy and scipy each load their own OpenBLAS, whose idle threads spin for a while after every
 BLAS call (``np.dot``, L-BFGS-B's updates); with few CPUs they slow the element-wise work in
@@ -87,7 +91,7 @@ def simulate(n: int, seed: int) -> tuple[Floats, Floats, Floats, Floats]:
     share = rng.beta(np.where(has, x, 1), np.where(has, arrivals - x + 1, 1))
     t_x = np.where(has, np.floor(share * T), 0.0)
     nu = rng.gamma(TRUTH["q"], 1.0 / TRUTH["gamma"], n)
-    orders = np.maximum(x, 1)  # the x repeat orders, or the first one when x = 0
+    orders = x + 1  # every order, the first included
     m = rng.gamma(TRUTH["p"] * orders, 1.0 / nu) / orders  # mean of `orders` Gamma(p, nu)
     return x.astype(np.float64), t_x, T, m
 
@@ -101,6 +105,18 @@ def load(path: Path, n: int | None = None) -> tuple[Floats, Floats, Floats, Floa
 
 def max_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def hwm_kib() -> float:
+    """VmHWM, the peak RSS of this process's own address space (Linux; NaN elsewhere)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
 
 
 def caught_summary(caught: list[warnings.WarningMessage]) -> list[str]:
@@ -121,15 +137,6 @@ class Counted:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         return self.fn(*args, **kwargs)
-
-
-def constintel_child(path: str, ltv_path: str, conn: Connection) -> None:
-    try:
-        conn.send(_constintel(Path(path), Path(ltv_path)))
-    except BaseException:
-        conn.send({"error": traceback.format_exc()})
-    finally:
-        conn.close()
 
 
 def _constintel(path: Path, ltv_path: Path) -> dict[str, Any]:
@@ -177,7 +184,7 @@ def _constintel(path: Path, ltv_path: Path) -> dict[str, Any]:
         warnings.simplefilter("always")
         rss_before = max_rss_kib()
         fit_s, score_s, models, scores = workload()
-        rss_peak = max_rss_kib()
+        rss_peak, hwm = max_rss_kib(), hwm_kib()
         stages = [
             (label, end - start, calls_end - calls)
             for (label, start, calls), (_, end, calls_end) in itertools.pairwise(marks)
@@ -199,6 +206,7 @@ def _constintel(path: Path, ltv_path: Path) -> dict[str, Any]:
         "stages": stages,
         "rss_before": rss_before,
         "rss_peak": rss_peak,
+        "hwm": hwm,
         "traced_peak": traced_peak,
         "traced_seconds": traced_fit + traced_score,
         "bgnbd": {"r": f.r, "alpha": f.alpha, "a": f.a, "b": f.b},
@@ -209,37 +217,29 @@ def _constintel(path: Path, ltv_path: Path) -> dict[str, Any]:
     }
 
 
-def lifetimes_child(path: str, n: int, ltv_path: str, conn: Connection) -> None:
-    try:
-        conn.send(_lifetimes(Path(path), n, Path(ltv_path)))
-    except BaseException:
-        conn.send({"error": traceback.format_exc()})
-    finally:
-        conn.close()
-
-
 def _lifetimes(path: Path, n: int, ltv_path: Path) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         import lifetimes
         import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs here
         from lifetimes import BetaGeoFitter, GammaGammaFitter
+        from lifetimes.utils import _customer_lifetime_value
 
         x, t_x, T, m = (pd.Series(a) for a in load(path, n))
-        repeat = x > 0
 
         def workload() -> tuple[list[tuple[str, float]], Any, Any, Any]:
             t0 = time.perf_counter()
             bgf = BetaGeoFitter().fit(x, t_x, T)
             t1 = time.perf_counter()
-            ggf = GammaGammaFitter().fit(x[repeat], m[repeat])
+            ggf = GammaGammaFitter().fit(x + 1, m)
             t2 = time.perf_counter()
-            clv = ggf.customer_lifetime_value(
+            spend = ggf.conditional_expected_average_profit(x + 1, m)
+            clv = _customer_lifetime_value(
                 bgf,
                 x,
                 t_x,
                 T,
-                m,
+                spend,
                 time=HORIZON_MONTHS,
                 freq="D",
                 discount_rate=MONTHLY_DISCOUNT,
@@ -247,14 +247,14 @@ def _lifetimes(path: Path, n: int, ltv_path: Path) -> dict[str, Any]:
             t3 = time.perf_counter()
             stages = [
                 ("BetaGeoFitter.fit (BFGS + autograd Hessian)", t1 - t0),
-                ("GammaGammaFitter.fit (x > 0)", t2 - t1),
+                ("GammaGammaFitter.fit (n = x + 1)", t2 - t1),
                 ("customer_lifetime_value (12 months)", t3 - t2),
             ]
             return stages, bgf, ggf, clv
 
         rss_before = max_rss_kib()
         stages, bgf, ggf, clv = workload()
-        rss_peak = max_rss_kib()
+        rss_peak, hwm = max_rss_kib(), hwm_kib()
         ltv = np.asarray(clv, dtype=np.float64)
         np.save(ltv_path, ltv)
         del clv
@@ -272,6 +272,7 @@ def _lifetimes(path: Path, n: int, ltv_path: Path) -> dict[str, Any]:
         "stages": [(label, s, None) for label, s in stages],
         "rss_before": rss_before,
         "rss_peak": rss_peak,
+        "hwm": hwm,
         "traced_peak": traced_peak,
         "traced_seconds": sum(s for _, s in traced_stages),
         "bgnbd": {k: float(bp[k]) for k in ("r", "alpha", "a", "b")},
@@ -281,21 +282,40 @@ def _lifetimes(path: Path, n: int, ltv_path: Path) -> dict[str, Any]:
     }
 
 
-def run_child(target: Callable[..., None], *args: object) -> dict[str, Any]:
-    """Run ``target(*args, conn)`` in a fresh spawned interpreter and return what it sends."""
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=target, args=(*args, child))
-    proc.start()
-    child.close()
+def child_main(conn: Connection) -> None:
+    """A contender's process: wait for its job, run it, send back the result."""
     try:
-        result: dict[str, Any] = parent.recv()
-    except EOFError:
-        result = {"error": "the child process died without a result"}
-    proc.join()
-    if "error" in result:
-        raise SystemExit(f"{target.__name__} failed (exit {proc.exitcode}):\n{result['error']}")
-    return result
+        job, args = conn.recv()
+        run: Callable[..., dict[str, Any]] = _constintel if job == "constintel" else _lifetimes
+        conn.send(run(*args))
+    except BaseException:
+        conn.send({"error": traceback.format_exc()})
+    finally:
+        conn.close()
+
+
+class Child:
+    """A fresh spawned interpreter for one contender. Start it before the parent allocates the
+    data: on Linux a child's ru_maxrss starts at its parent's RSS when it was forked (it is
+    carried across exec), so a child spawned from a big parent reports the parent's size."""
+
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, theirs = ctx.Pipe()
+        self.proc = ctx.Process(target=child_main, args=(theirs,), daemon=True)
+        self.proc.start()
+        theirs.close()
+
+    def run(self, job: str, *args: object) -> dict[str, Any]:
+        self.conn.send((job, args))
+        try:
+            result: dict[str, Any] = self.conn.recv()
+        except EOFError:
+            result = {"error": "the process died without a result"}
+        self.proc.join()
+        if "error" in result:
+            raise SystemExit(f"{job} failed (exit {self.proc.exitcode}):\n{result['error']}")
+        return result
 
 
 def log_pass_seconds(n: int, repeats: int = 5) -> float:
@@ -379,6 +399,9 @@ def main() -> None:
         # Read by numpy's and scipy's OpenBLAS when the spawned children import them.
         for var in BLAS_VARS:
             os.environ[var] = str(args.blas_threads)
+    # Both contenders' processes start now, while this one is small (see Child).
+    ours_child = Child()
+    theirs_child = None if args.skip_lifetimes else Child()
 
     with tempfile.TemporaryDirectory(prefix="constintel-bench-") as tmp:
         work = Path(tmp)
@@ -402,11 +425,11 @@ def main() -> None:
         pass_k = log_pass_seconds(distinct)
 
         print("ConstIntel (fresh process) ...", flush=True)
-        ours = run_child(constintel_child, str(data), str(work / "ltv_ours.npy"))
+        ours = ours_child.run("constintel", data, work / "ltv_ours.npy")
         theirs: dict[str, Any] | None = None
-        if not args.skip_lifetimes:
+        if theirs_child:
             print(f"lifetimes on {n_lt:,} customers (fresh process) ...", flush=True)
-            theirs = run_child(lifetimes_child, str(data), n_lt, str(work / "ltv_lifetimes.npy"))
+            theirs = theirs_child.run("lifetimes", data, n_lt, work / "ltv_lifetimes.npy")
         ltv_ours = np.load(work / "ltv_ours.npy")
         ltv_theirs = np.load(work / "ltv_lifetimes.npy") if theirs else None
 
@@ -442,7 +465,8 @@ def main() -> None:
         ("score: 12-month LTV (s)", "score", 1.0, True),
         ("total (s)", "total", 1.0, True),
         ("peak RSS, getrusage ru_maxrss (MiB)", "rss_peak", 1 / 1024, False),
-        ("  of which before the clock (MiB)", "rss_before", 1 / 1024, False),
+        ("  the same from /proc VmHWM (MiB)", "hwm", 1 / 1024, False),
+        ("  ru_maxrss before the clock (MiB)", "rss_before", 1 / 1024, False),
         ("tracemalloc peak, workload only (MiB)", "traced_peak", 1 / MIB, False),
         ("  (time of that traced rerun, s)", "traced_seconds", 1.0, True),
     ]

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import check_grad
-from scipy.special import hyp2f1
+from scipy.special import gammaln, hyp2f1
 
 from constintel.predictions import purchase, spend
 from constintel.predictions.purchase import PurchaseParams
@@ -98,18 +98,29 @@ def test_analytic_gradient_equals_the_numerical_one(cdnow: np.ndarray, kind: str
 
 
 def test_gamma_gamma_gradient_equals_the_numerical_one(cdnow: np.ndarray) -> None:
-    x, m = spend._usable(cdnow["x"], cdnow["zbar"])
-    ux, inv = np.unique(x, return_inverse=True)
-    invf = inv.astype(float)
+    d = spend._data(*spend._usable(cdnow["x"], cdnow["zbar"]))
 
     def ll(theta: np.ndarray) -> float:
-        return spend._loglik_and_grad(theta, x, m, ux, invf)[0]
+        return spend._loglik_and_grad(theta, d)[0]
 
     def grad(theta: np.ndarray) -> np.ndarray:
-        return spend._loglik_and_grad(theta, x, m, ux, invf)[1]
+        return spend._loglik_and_grad(theta, d)[1]
 
     theta = np.log([3.0, 2.0, 10.0])
     assert check_grad(ll, grad, theta) < 1e-4 * np.linalg.norm(grad(theta))
+    # The sums-based likelihood is the density of the module docstring, term by term.
+    p, q, g = 3.0, 2.0, 10.0
+    x, m = spend._usable(cdnow["x"], cdnow["zbar"])
+    direct = (
+        gammaln(p * x + q)
+        - gammaln(p * x)
+        - gammaln(q)
+        + q * np.log(g)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(g + m * x)
+    ).sum()
+    assert ll(theta) == pytest.approx(direct, rel=1e-12)
 
 
 def test_compression_is_exact() -> None:

@@ -31,12 +31,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from .summary import Floats, Summary
 
-__all__ = ["PurchaseParams", "conditional_expected", "fit", "log_likelihood", "p_alive"]
+__all__ = [
+    "PurchaseParams",
+    "conditional_expected",
+    "fit",
+    "horizon_table",
+    "log_likelihood",
+    "p_alive",
+]
 
 Kind = Literal["bgnbd", "mbgnbd"]
 
@@ -199,11 +207,12 @@ def _expected_if_alive(p: PurchaseParams, t: Floats, x: Floats, T: Floats) -> Fl
     return (c / (p.a - 1)) * (1.0 - tail)  # type: ignore[no-any-return]
 
 
-def expected_by_horizon(
-    params: PurchaseParams, horizons: Floats, x: Floats, t_x: Floats, T: Floats
-) -> Floats:
-    """Expected purchases up to each horizon, shape (customers, horizons); the hypergeometric
-    terms are computed once per distinct (x, T)."""
+def horizon_table(
+    params: PurchaseParams, horizons: Floats, x: Floats, T: Floats
+) -> tuple[Floats, NDArray[np.intp]]:
+    """Expected purchases up to each horizon *if alive*, once per distinct (x, T): a table of
+    shape (distinct rows, horizons) and each customer's row index. Multiply a customer's row by
+    their P(alive) for the conditional expectation."""
     if x.size and np.all(np.floor(T) == T) and float(T.max()) < 2**31:
         key = (x.astype(np.int64) << 32) | T.astype(np.int64)
         uniq, inv = np.unique(key, return_inverse=True)
@@ -211,6 +220,5 @@ def expected_by_horizon(
         uT = (uniq & (2**32 - 1)).astype(np.float64)
     else:
         ux, uT, inv = x, T, np.arange(x.size)
-    per = _expected_if_alive(params, horizons[None, :], ux[:, None], uT[:, None])
-    alive = p_alive(params, x, t_x, T)
-    return per[inv] * alive[:, None]
+    table = _expected_if_alive(params, horizons[None, :], ux[:, None], uT[:, None])
+    return table, inv.reshape(-1).astype(np.intp)

@@ -216,19 +216,22 @@ def score_arrays(models: FittedModels, customers: Customers, as_of: date) -> dic
     x, t_x, T, recency = customers.summary(as_of)
     months = max(models.horizon_months, 3)
     horizons = np.arange(1, months + 1, dtype=np.float64) * DAYS_PER_MONTH
-    cumulative = purchase.expected_by_horizon(models.frequency, horizons, x, t_x, T)
-    per_month = np.diff(cumulative, axis=1, prepend=0.0)[:, : models.horizon_months]
+    # Everything per distinct (x, T) first; each customer then takes its row times P(alive).
+    table, row = purchase.horizon_table(models.frequency, horizons, x, T)
+    per_month = np.diff(table, axis=1, prepend=0.0)[:, : models.horizon_months]
     monthly_rate = (1.0 + models.annual_discount_rate) ** (1.0 / 12.0) - 1.0
     discount = (1.0 + monthly_rate) ** -np.arange(1, models.horizon_months + 1, dtype=np.float64)
+    discounted_orders = (per_month * discount).sum(axis=1)
+    frequency_alive = purchase.p_alive(models.frequency, x, t_x, T)
     value = spend.expected_average(models.spend, customers.orders, customers.average)
     alive = purchase.p_alive(models.churn, x, t_x, T)
     return {
         "p_alive": alive,
-        "expected_orders_30": cumulative[:, 0],
-        "expected_orders_90": cumulative[:, 2],
+        "expected_orders_30": table[row, 0] * frequency_alive,
+        "expected_orders_90": table[row, 2] * frequency_alive,
         "next_order_in_days": _next_order_in_days(models.churn, alive, x, T),
         "expected_order_value": value,
-        "predicted_ltv": (per_month @ discount) * value,
+        "predicted_ltv": discounted_orders[row] * frequency_alive * value,
         "recency": recency,
         "days_since_first": T,
     }

@@ -62,47 +62,79 @@ def _usable(x: object, m: object) -> tuple[Floats, Floats]:
     return xs[keep], ms[keep]
 
 
-def _loglik_and_grad(
-    theta: Floats, x: Floats, m: Floats, ux: Floats, inv: Floats
-) -> tuple[float, Floats]:
+@dataclass(frozen=True, slots=True)
+class _Data:
+    """What the likelihood needs of (x, m), computed once per fit: per distinct x its count,
+    and the sums that do not depend on the parameters."""
+
+    x: Floats
+    mx: Floats
+    ux: Floats
+    counts: Floats
+    s_xlog: float  # sum of x (log m + log x)
+    s_logm: float  # sum of log m
+
+
+def _data(x: Floats, m: Floats) -> _Data:
+    ux, counts = np.unique(x, return_counts=True)
+    log_m = np.log(m)
+    return _Data(
+        x,
+        m * x,
+        ux,
+        counts.astype(np.float64),
+        float((x * (log_m + np.log(x))).sum()),
+        float(log_m.sum()),
+    )
+
+
+def _loglik_and_grad(theta: Floats, d: _Data) -> tuple[float, Floats]:
+    """Per customer only log(gamma + m x) and its reciprocal are evaluated; the rest are sums
+    over the distinct x or fixed sums."""
     p, q, g = np.exp(theta)
-    idx = inv.astype(np.intp)
-    px_u = p * ux
-    c_u = gammaln(px_u + q) - gammaln(px_u) - gammaln(q) + q * np.log(g)
-    dp_u = ux * (digamma(px_u + q) - digamma(px_u))
-    dq_u = digamma(px_u + q) - digamma(q) + np.log(g)
-    px = p * x
-    log_gmx = np.log(g + m * x)
-    log_m, log_x = np.log(m), np.log(x)
-    ll = c_u[idx] + (px - 1) * log_m + px * log_x - (px + q) * log_gmx
-    g_p = dp_u[idx] + x * (log_m + log_x - log_gmx)
-    g_q = dq_u[idx] - log_gmx
-    g_g = q / g - (px + q) / (g + m * x)
-    grad = np.array([p * g_p.sum(), q * g_q.sum(), g * g_g.sum()])
-    return float(ll.sum()), grad
+    n = float(d.counts.sum())
+    px_u = p * d.ux
+    c_u = gammaln(px_u + q) - gammaln(px_u) - gammaln(q)
+    dp_u = d.ux * (digamma(px_u + q) - digamma(px_u))
+    dq_u = digamma(px_u + q) - digamma(q)
+    log_gmx = np.log(g + d.mx)
+    inv_gmx = 1.0 / (g + d.mx)
+    s_l = float(log_gmx.sum())
+    s_xl = float((d.x * log_gmx).sum())
+    s_inv = float(inv_gmx.sum())
+    s_xinv = float((d.x * inv_gmx).sum())
+    ll = (
+        float((c_u * d.counts).sum())
+        + n * q * np.log(g)
+        + p * d.s_xlog
+        - d.s_logm
+        - p * s_xl
+        - q * s_l
+    )
+    g_p = float((dp_u * d.counts).sum()) + d.s_xlog - s_xl
+    g_q = float((dq_u * d.counts).sum()) + n * np.log(g) - s_l
+    g_g = n * q / g - p * s_xinv - q * s_inv
+    return float(ll), np.array([p * g_p, q * g_q, g * g_g])
 
 
 def log_likelihood(params: SpendParams, x: object, m: object) -> float:
-    xs, ms = _usable(x, m)
-    ux, inv = np.unique(xs, return_inverse=True)
     theta = np.log([params.p, params.q, params.gamma])
-    return _loglik_and_grad(theta, xs, ms, ux, inv.astype(np.float64))[0]
+    return _loglik_and_grad(theta, _data(*_usable(x, m)))[0]
 
 
 def fit(x: object, m: object) -> SpendParams:
     """Fit on the customers with x >= 1 and m > 0 (the others carry no spend information)."""
     xs, ms = _usable(x, m)
     if xs.size == 0:
-        raise ValueError("no repeat customers with a positive average order value to fit")
-    ux, inv = np.unique(xs, return_inverse=True)
-    invf = inv.astype(np.float64)
+        raise ValueError("no customers with orders and a positive average order value to fit")
+    d = _data(xs, ms)
     n = float(xs.size)
     mean = float(ms.mean())
     # Start with p = q = 2 and gamma so the population mean equals the sample mean.
     theta0 = np.log([2.0, 2.0, mean / 2.0])
 
     def objective(theta: Floats) -> tuple[float, Floats]:
-        ll, grad = _loglik_and_grad(theta, xs, ms, ux, invf)
+        ll, grad = _loglik_and_grad(theta, d)
         return -ll / n, -grad / n
 
     result = minimize(
