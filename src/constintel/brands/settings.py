@@ -43,6 +43,25 @@ class BrandSettings(BaseModel):
     junk_phones: list[str] = Field(default_factory=list)
     # Shopify and Square mark test orders; they are stored but count for nothing by default.
     count_test_orders: bool = False
+    # -- activation (automations and campaigns) ---------------------------------------------
+    # No message in these hours of the brand's timezone ("21:00-08:00"); deferred, not dropped.
+    quiet_hours: str | None = Field(default=None, pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    # At most this many marketing messages per customer per 24 hours, across automations and
+    # campaigns (0: no cap).
+    frequency_cap_per_day: int = Field(default=0, ge=0)
+    # Send only to customers who opted in on the channel (else: everyone not unsubscribed).
+    require_opt_in: bool = False
+    # Events older than this trigger no automation (an import of history sends nothing).
+    max_event_age_hours: float = Field(default=48.0, gt=0)
+    # Providers. Email: smtp://user:password@host:port (smtps:// for TLS); WhatsApp: the Cloud
+    # API's base URL (https://graph.facebook.com/v21.0), token and sender phone number id.
+    smtp_url: str | None = None
+    email_from: str = "no-reply@example.com"
+    whatsapp_base_url: str | None = None
+    whatsapp_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    # Signs outgoing webhooks (X-ConstIntel-Signature: v1=hex HMAC-SHA256 of timestamp.body).
+    webhook_secret: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> BrandSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from constintel.activation import models as _activation
 from constintel.brands import credentials as _credentials
 from constintel.brands import models as _brands
 from constintel.bulk import models as _bulk
@@ -19,6 +20,7 @@ from constintel.webhooks import models as _webhooks
 __all__ = ["metadata"]
 
 _ = (
+    _activation,
     _brands,
     _bulk,
     _credentials,

@@ -28,6 +28,7 @@ from constintel.db.bulk import insert_rows
 from constintel.db.chunks import chunked, in_values
 from constintel.db.session import transaction
 from constintel.profiles.models import CustomerProfile
+from constintel.streams import outbox
 
 from .models import PredictionChange, PredictionModel, ProfilePrediction
 from .scoring import Customers, FittedModels, InsufficientData, fit_models, score
@@ -291,7 +292,25 @@ def rescore(
     ]
     _upsert(session, fresh)
     insert_rows(session, PC, history)
+    outbox.write(session, _announcements(history, now))
     return len(history) + len(gone)
+
+
+# Changes worth telling downstream consumers (automations, journeys) about.
+ANNOUNCED = ("lifecycle", "rfm_segment", "churn_risk", "status")
+
+
+def _announcements(history: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    out = []
+    for h in history:
+        changes = {k: v for k, v in h["changes"].items() if k in ANNOUNCED}
+        if changes:
+            out.append(
+                outbox.prediction_changed(
+                    h["brand_id"], h["customer_profile_id"], changes, h["model_version"], now
+                )
+            )
+    return out
 
 
 def _hold_predictions(session: Session, brand_id: str, *, exclusive: bool) -> None:
@@ -416,6 +435,7 @@ def refit(
             changed += len(history)
             insert_rows(session, PP, rows)
             insert_rows(session, PC, history)
+            outbox.write(session, _announcements(history, now))
             report("scoring profiles", min(start + chunk, total), total)
         return RefitResult(brand_id, version, status, reason, total, changed, fitted)
 

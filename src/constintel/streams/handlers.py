@@ -2,109 +2,34 @@
 the caller's transaction; the caller records them as handled in the same transaction, so a
 redelivered message is skipped (idempotent) and a failed batch leaves no trace.
 
-Handlers of later capabilities (automations, journeys, store visits) plug in here;
-``intents`` keeps product-intent counters per profile and product, ``predictions`` rescores
-every changed profile with its brand's fitted models.
+- ``intents``: product-intent scores per profile and product, conversions on purchase;
+- ``predictions``: rescores every changed profile with its brand's fitted models;
+- ``automations``: turns events and prediction changes into deliveries (sent by the sender);
+- ``journeys``: journey stage, score and next best action per profile;
+- ``store_visits``: store visits and in-store alerts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import Index, Integer, String, Table, UniqueConstraint
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from constintel.core.clock import parse_timestamp
-from constintel.db.base import Base
-from constintel.db.types import UTCDateTime
+from constintel.activation.automations import apply_automations
+from constintel.activation.intents import apply_intents
+from constintel.activation.journeys import apply_journeys
+from constintel.activation.models import ProductIntent
+from constintel.activation.stores import apply_store_visits
+from constintel.predictions.service import rescore
+from constintel.streams.message import Message
 
 __all__ = ["HANDLERS", "Handler", "Message", "ProductIntent"]
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    stream: str  # without prefix, e.g. "events.normalized"
-    redis_id: str
-    outbox_id: int
-    brand_id: str
-    key: str
-    data: dict[str, Any]
-
-
-class ProductIntent(Base):
-    """How strongly a profile has shown interest in a product (views, cart adds, purchases)."""
-
-    __tablename__ = "product_intent"
-    __table_args__ = (
-        UniqueConstraint("brand_id", "customer_profile_id", "product_id"),
-        Index("ix_product_intent_profile", "customer_profile_id"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    brand_id: Mapped[str] = mapped_column(String(36))
-    customer_profile_id: Mapped[str] = mapped_column(String(36))
-    product_id: Mapped[str] = mapped_column(String(100))
-    views: Mapped[int] = mapped_column(Integer, default=0)
-    cart_adds: Mapped[int] = mapped_column(Integer, default=0)
-    purchases: Mapped[int] = mapped_column(Integer, default=0)
-    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-_INTENT_KIND = {
-    "product_view": "views",
-    "cart_add": "cart_adds",
-    "purchase": "purchases",
-    "pos_transaction": "purchases",
-}
-
-
-def _intents(session: Session, messages: Sequence[Message]) -> None:
-    counts: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for m in messages:
-        kind = _INTENT_KIND.get(m.data.get("event_type", ""))
-        profile = m.data.get("profile_id")
-        if kind is None or not profile:
-            continue
-        at = parse_timestamp(m.data["occurred_at"], "occurred_at")
-        for product in m.data.get("products") or []:
-            row = counts.setdefault(
-                (m.brand_id, profile, str(product)[:100]),
-                {"views": 0, "cart_adds": 0, "purchases": 0, "last_event_at": at},
-            )
-            row[kind] += 1
-            row["last_event_at"] = max(row["last_event_at"], at)
-    if not counts:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = cast(Table, ProductIntent.__table__)
-    rows = [
-        {"brand_id": b, "customer_profile_id": p, "product_id": prod, **c}
-        for (b, p, prod), c in sorted(counts.items())
-    ]
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["brand_id", "customer_profile_id", "product_id"],
-        set_={
-            "views": table.c.views + stmt.excluded.views,
-            "cart_adds": table.c.cart_adds + stmt.excluded.cart_adds,
-            "purchases": table.c.purchases + stmt.excluded.purchases,
-            "last_event_at": stmt.excluded.last_event_at,
-        },
-    )
-    session.execute(stmt, rows)
 
 
 def _predictions(session: Session, messages: Sequence[Message]) -> None:
     """Rescore each changed profile once per batch (and drop the prediction of a profile
     merged away or erased)."""
-    from constintel.predictions.service import rescore
-
     by_brand: dict[tuple[str, str], set[str]] = {}
     for m in messages:
         pid = m.data.get("profile_id")
@@ -131,11 +56,10 @@ class Handler:
 HANDLERS: dict[str, Handler] = {
     h.group: h
     for h in (
-        Handler("intents", ("events.normalized",), _intents),
-        # Their capabilities (issues of their own) plug their effects in here.
+        Handler("intents", ("events.normalized",), apply_intents),
         Handler("predictions", ("profiles.updated",), _predictions),
-        Handler("automations", ("events.normalized", "profiles.updated"), None),
-        Handler("journeys", ("events.normalized",), None),
-        Handler("store_visits", ("events.normalized",), None),
+        Handler("automations", ("events.normalized", "predictions.changed"), apply_automations),
+        Handler("journeys", ("events.normalized", "predictions.changed"), apply_journeys),
+        Handler("store_visits", ("events.normalized",), apply_store_visits),
     )
 }

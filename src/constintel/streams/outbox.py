@@ -7,7 +7,9 @@ Streams (names without the deployment's key prefix):
 - ``merge_requests``: a merge the engine queued for review;
 - ``profiles.updated``: a profile changed (new order, refund, merge, unmerge, link, erasure),
   once per profile per batch, so a bulk import triggers downstream work once per affected
-  profile rather than once per event.
+  profile rather than once per event;
+- ``predictions.changed``: a profile's lifecycle label, RFM segment or churn risk changed
+  (written by the predictions consumer or a refit, with the change).
 """
 
 from __future__ import annotations
@@ -29,13 +31,20 @@ __all__ = [
     "merge_request",
     "normalized",
     "partition_of",
+    "prediction_changed",
     "profile_updated",
     "raw",
     "write",
 ]
 
 O = cast(Table, OutboxMessage.__table__)  # noqa: E741
-STREAMS = ("events.raw", "events.normalized", "merge_requests", "profiles.updated")
+STREAMS = (
+    "events.raw",
+    "events.normalized",
+    "merge_requests",
+    "profiles.updated",
+    "predictions.changed",
+)
 
 
 def partition_of(key: str) -> int:
@@ -76,6 +85,7 @@ def normalized(
         "occurred_at": event.occurred_at.isoformat(),
         "products": products,
         "order_id": order.external_id if order else None,
+        "status": order.status.value if order and order.status else None,
         "total": str(order.total) if order and order.total is not None else None,
         "currency": order.currency if order else None,
         "store_id": order.store_id if order else event.properties.get("store_id"),
@@ -100,6 +110,13 @@ def profile_updated(
 ) -> dict[str, Any]:
     body = {"profile_id": profile_id, "reason": reason, "merged_into": merged_into}
     return _message(brand_id, "profiles.updated", profile_id, body, now)
+
+
+def prediction_changed(
+    brand_id: str, profile_id: str, changes: dict[str, Any], model_version: int, now: datetime
+) -> dict[str, Any]:
+    body = {"profile_id": profile_id, "changes": changes, "model_version": model_version}
+    return _message(brand_id, "predictions.changed", profile_id, body, now)
 
 
 def write(session: Session, messages: Iterable[Mapping[str, Any]]) -> None:
