@@ -196,6 +196,8 @@ BUILT_INS: list[dict[str, Any]] = [
     {
         "name": "upsell",
         "trigger": {"type": "repeat_order"},
+        # A large order gets the VIP message instead (the seed's Scenario 4).
+        "conditions": [{"field": "order.total", "op": "<", "value": 500}],
         "action": {
             "channel": "email",
             "subject": "Something to go with it?",

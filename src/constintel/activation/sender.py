@@ -184,3 +184,14 @@ def send_due(
         _finish(engine, out.delivery_id, {"status": "sent", "sent_at": at, "reason": None})
         sent += 1
     return sent
+
+
+def activation_step(engine: Engine, *, now: datetime | None = None) -> int:
+    """The activation clock's one pass: fire abandoned carts, start scheduled campaigns, send
+    what is due. Returns how many were sent (the pump repeats while that is positive)."""
+    from .automations import scan_carts
+    from .campaigns import send_scheduled
+
+    scan_carts(engine, now=now)
+    send_scheduled(engine, now=now)
+    return send_due(engine, now=now)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import delete
 
+from constintel.activation.sender import activation_step
 from constintel.core.errors import ConstIntelError
 from constintel.core.pump import Pump
 from constintel.db.session import transaction
@@ -85,9 +86,11 @@ def worker(
     for w in workers:
         w.ensure_groups()
     console.print(f"worker {workers[0].consumer}: groups {', '.join(groups)}")
-    run_until_stopped(
-        [Pump(f"worker-{w.handler.group}", w.run_once, interval=0.0) for w in workers]
-    )
+    pumps = [Pump(f"worker-{w.handler.group}", w.run_once, interval=0.0) for w in workers]
+    if "automations" in groups:
+        # The activation clock: abandoned carts, scheduled campaigns, the sender.
+        pumps.append(Pump("activation", lambda: activation_step(engine), interval=1.0))
+    run_until_stopped(pumps)
 
 
 @streams_app.command("status")

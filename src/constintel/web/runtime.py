@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from constintel.activation.sender import activation_step
 from constintel.bootstrap import App
 from constintel.brands import credentials
 from constintel.brands import service as brands
@@ -106,6 +107,7 @@ class Runtime:
     cache: ProfileCache = field(default_factory=NoCache)
     metrics: Any = None  # web.metrics.Metrics, set by create()
     refits: Pump | None = None  # scheduled refits of the prediction models
+    activation: Pump | None = None  # embedded mode: carts, scheduled campaigns, the sender
 
     @classmethod
     def create(cls, app: App) -> Runtime:
@@ -123,12 +125,16 @@ class Runtime:
             cache = RedisProfileCache(client, settings.stream_prefix)
         rt = cls(app, committer, drain, brands, names, redis=client, outbox=pump, cache=cache)
         rt.refits = refit_pump(app)
+        if client is None and settings.serve_outbox:
+            rt.activation = Pump("activation", lambda: activation_step(app.engine), interval=1.0)
         from constintel.web.metrics import Metrics  # metrics collect from the runtime
 
         rt.metrics = Metrics(rt)
         return rt
 
     def start(self) -> None:
+        if self.activation is not None:
+            self.activation.start()
         if self.refits is not None:
             self.refits.start()
             self.refits.wake()  # look at once: a brand never fitted gets its model now
@@ -145,6 +151,8 @@ class Runtime:
             self.outbox.stop()
         if self.refits is not None:
             self.refits.stop()
+        if self.activation is not None:
+            self.activation.stop()
 
 
 def refit_pump(app: App) -> Pump | None:
