@@ -11,6 +11,14 @@ from constintel import __version__
 from constintel.core.errors import ConstIntelError
 from constintel.db import migrate
 
+from .activation import (
+    automations_app,
+    campaigns_app,
+    consent_app,
+    deliveries_app,
+    intents_app,
+    stores_app,
+)
 from .brands import brands_app
 from .common import console, err, fail, state
 from .ingest import generate_orders, import_files
@@ -83,6 +91,12 @@ app.add_typer(review_app, name="review")
 app.add_typer(events_app, name="events")
 app.add_typer(stats_app, name="stats")
 app.add_typer(predict_app, name="predict")
+app.add_typer(automations_app, name="automations")
+app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(consent_app, name="consent")
+app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(intents_app, name="intents")
+app.add_typer(stores_app, name="stores")
 app.add_typer(db_app, name="db")
 app.add_typer(brands_app, name="brands")
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from constintel import __version__
 from constintel.bootstrap import App, bootstrap
-from constintel.web import api, health, metrics, problems, webhooks
+from constintel.web import activation_api, api, health, metrics, problems, webhooks
 from constintel.web.runtime import Runtime
 
 __all__ = ["create_app"]
@@ -57,4 +57,5 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(metrics.router)
     web.include_router(webhooks.router)
     web.include_router(api.router)
+    web.include_router(activation_api.router)
     return web
