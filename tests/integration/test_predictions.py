@@ -276,3 +276,86 @@ def test_a_profile_merged_away_loses_its_prediction(engine: Engine, ctx: Any, in
         merged = predictions.prediction_of(s, survivor)
     assert merged is not None
     assert merged["lifecycle"] == "loyal"  # 3 orders, 60.00: loyal, not champion (fallback)
+
+
+def test_history_that_cannot_identify_the_models_is_insufficient_not_a_crash(
+    engine: Engine, ctx: Any, ingest: Any
+) -> None:
+    day = (TODAY - timedelta(days=20)).isoformat()
+    orders = [
+        (
+            "csv",
+            None,
+            {"order_id": f"o{k}", "total": "20", "ordered_at": day, "email": f"c{k}@example.com"},
+        )
+        for k in range(150)
+    ] + [
+        (
+            "csv",
+            None,
+            {"order_id": f"r{k}", "total": "30", "ordered_at": day, "email": f"c{k}@example.com"},
+        )
+        for k in range(40)
+    ]
+    ingest(*orders)  # every order on one day: no repeat timing to learn from
+    result = predictions.refit(engine, ctx.brand_id)
+    assert result is not None
+    assert result.status == "insufficient_data"
+    assert result.reason is not None
+    assert "does not identify the models" in result.reason
+
+
+def test_a_past_as_of_is_refused_rather_than_fitted_on_its_future(
+    engine: Engine, ctx: Any, ingest: Any
+) -> None:
+    from constintel.core.errors import ConfigurationError
+
+    ingest(
+        (
+            "csv",
+            None,
+            {
+                "order_id": "x",
+                "total": "5",
+                "ordered_at": TODAY.isoformat(),
+                "email": "p@example.com",
+            },
+        )
+    )
+    with pytest.raises(ConfigurationError, match="before the brand's latest order"):
+        predictions.refit(engine, ctx.brand_id, as_of=TODAY - timedelta(days=30))
+
+
+def test_refunded_to_zero_is_worth_nothing_and_erasure_removes_predictions(
+    engine: Engine, cdnow_brand: Any, ingest: Any
+) -> None:
+    from constintel.brands import service as brands
+    from constintel.privacy import service as privacy
+
+    when = (TODAY - timedelta(days=3)).isoformat()
+    ingest(
+        (
+            "csv",
+            None,
+            {
+                "order_id": "refunded",
+                "total": "80.00",
+                "refunded": "80.00",
+                "ordered_at": when,
+                "email": "back@example.com",
+            },
+        )
+    )
+    assert predictions.refit(engine, cdnow_brand.brand_id) is not None
+    pid = profile_by(engine, cdnow_brand, "email", "back@example.com").id
+    p = prediction(engine, pid)
+    assert (p["expected_order_value"], p["predicted_ltv"]) == (Decimal("0.00"), Decimal("0.00"))
+    with transaction(engine) as s:
+        brand = brands.get(s, ref=cdnow_brand.brand_id)
+        exported = privacy.export(s, brand=brand, profile_id=pid)
+        assert exported["prediction"][0]["lifecycle"] == p["lifecycle"]
+        assert len(exported["prediction_history"]) == 1
+        privacy.erase(s, brand=brand, profile_id=pid)
+    with transaction(engine) as s:
+        assert predictions.prediction_of(s, pid) is None
+        assert predictions.history_of(s, pid) == []

@@ -340,3 +340,10 @@ def test_holdout_check_on_the_cdnow_transactions() -> None:
     predicted = [b.bgnbd for b in check.buckets]
     assert predicted == sorted(predicted)
     assert check.bgnbd_total == pytest.approx(check.actual_total, rel=0.15)
+
+
+def test_holdout_check_refuses_a_calibration_period_too_short_to_fit() -> None:
+    customer = np.array([1.0, 1.0, 2.0, 3.0])
+    day = np.array([0.0, 5.0, 8.0, 9.0])
+    with pytest.raises(ValueError, match="use a shorter holdout"):
+        holdout_check(customer, day, calibration_end=6.0, end=10.0)

@@ -155,32 +155,42 @@ def list_profiles(
             ]
         )
         return
-    table = Table(title=f"Top {top} profiles by lifetime value ({currency})")
-    # Narrow terminals fold ids and contact details over lines; amounts are never cut.
-    for col in ("id", "contact"):
-        table.add_column(col, overflow="fold")
-    widest = max((len(str(r.lifetime_value)) for r in rows), default=5)
-    table.add_column("lifetime value", justify="right", no_wrap=True, min_width=widest)
-    table.add_column("orders", justify="right", no_wrap=True)
-    table.add_column("last order", no_wrap=True, min_width=10)
-    table.add_column("lifecycle", no_wrap=True)
-    table.add_column("churn risk", justify="right", no_wrap=True)
-    table.add_column("predicted LTV", justify="right", no_wrap=True)
+    cells = []
     for r in rows:
         ids = r.identifiers or {}
         p = found.get(r.id) or {}
         risk = p.get("churn_risk")
-        table.add_row(
-            r.id,
-            ids.get("email") or ids.get("phone") or "-",
-            str(r.lifetime_value),
-            str(r.total_orders),
-            r.last_order_at.date().isoformat() if r.last_order_at else "-",
-            p.get("lifecycle") or "-",
-            "-" if risk is None else f"{risk:.0%}",
-            _str(p.get("predicted_ltv")) or "-",
+        cells.append(
+            {
+                "id": r.id,
+                "contact": ids.get("email") or ids.get("phone") or "-",
+                "lifetime value": str(r.lifetime_value),
+                "orders": str(r.total_orders),
+                "last order": r.last_order_at.date().isoformat() if r.last_order_at else "-",
+                "lifecycle": p.get("lifecycle") or "-",
+                "churn risk": "-" if risk is None else f"{risk:.0%}",
+                "predicted LTV": _str(p.get("predicted_ltv")) or "-",
+            }
         )
-    console.print(table)
+    title = f"Top {top} profiles by lifetime value ({currency})"
+    if console.width < 150:
+        # Too narrow for a table of 8 columns: one block per profile, nothing cut.
+        console.print(f"[bold]{title}[/]")
+        for c in cells:
+            console.print(f"[bold]{c['lifetime value']:>10}[/]  {c['id']}  {c['contact']}")
+            console.print(
+                f"{'':>10}  {c['orders']} orders, last {c['last order']} · {c['lifecycle']} · "
+                f"churn {c['churn risk']} · predicted {c['predicted LTV']}",
+                soft_wrap=True,
+            )
+    else:
+        table = Table(title=title)
+        for col in cells[0] if cells else ["id"]:
+            right = col in ("lifetime value", "orders", "churn risk", "predicted LTV")
+            table.add_column(col, no_wrap=True, justify="right" if right else "left")
+        for c in cells:
+            table.add_row(*c.values())
+        console.print(table)
     if rows and not found:
         console.print("no predictions yet: run `constintel predict fit`")
 

@@ -165,6 +165,10 @@ def fit(s: Summary, kind: Kind = "bgnbd") -> PurchaseParams:
     )
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         raise ArithmeticError(f"{kind} fit did not converge: {result.message}")
+    if np.any(np.abs(result.x) > 11.5):
+        # A parameter ran to the edge of the search (e^±12): the data do not identify the
+        # model (e.g. every purchase on one day), and its predictions would be meaningless.
+        raise ArithmeticError(f"{kind} fit has no interior maximum: the data do not identify it")
     r, alpha, a, b = (float(v) for v in np.exp(result.x))
     return PurchaseParams(kind, r, alpha, a, b, -float(result.fun) * n)
 

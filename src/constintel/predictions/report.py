@@ -15,6 +15,7 @@ import numpy as np
 
 from . import purchase
 from .purchase import PurchaseParams
+from .scoring import MIN_CUSTOMERS, MIN_REPEAT_CUSTOMERS
 from .summary import Floats, compress
 
 __all__ = ["Bucket", "HoldoutCheck", "holdout_check", "write_image"]
@@ -69,6 +70,13 @@ def holdout_check(
     t_x = last_cal[cohort] - first[cohort]
     T = calibration_end - first[cohort]
     actual = count_hold[cohort]
+    customers, repeat = int(cohort.sum()), int(np.count_nonzero(x > 0))
+    if customers < MIN_CUSTOMERS or repeat < MIN_REPEAT_CUSTOMERS:
+        raise ValueError(
+            f"only {customers} customers ({repeat} with a repeat order) bought before the "
+            f"holdout period; at least {MIN_CUSTOMERS} ({MIN_REPEAT_CUSTOMERS}) are needed: "
+            "use a shorter holdout"
+        )
     s = compress(x, t_x, T)
     bg = purchase.fit(s, "bgnbd")
     mbg = purchase.fit(s, "mbgnbd")

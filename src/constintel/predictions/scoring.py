@@ -162,14 +162,17 @@ def fit_models(
     if float(T.max()) <= 0:
         raise InsufficientData("every order was placed today; no time has passed to learn from")
     s = compress(x, t_x, T)
-    step("fitting BG/NBD")
-    frequency = purchase.fit(s, "bgnbd")
-    step("fitting MBG/NBD")
-    churn = purchase.fit(s, "mbgnbd")
-    step("fitting Gamma-Gamma")
-    # Over all of a customer's orders: n = orders and m = their average order value (what
-    # the profile keeps), the same density with n in place of FHL's repeat count.
-    spend_params = spend.fit(customers.orders, customers.average)
+    try:
+        step("fitting BG/NBD")
+        frequency = purchase.fit(s, "bgnbd")
+        step("fitting MBG/NBD")
+        churn = purchase.fit(s, "mbgnbd")
+        step("fitting Gamma-Gamma")
+        # Over all of a customer's orders: n = orders and m = their average order value
+        # (what the profile keeps), the same density with n in place of FHL's repeat count.
+        spend_params = spend.fit(customers.orders, customers.average)
+    except (ArithmeticError, ValueError) as exc:
+        raise InsufficientData(f"the order history does not identify the models ({exc})") from exc
     if spend_params.q <= 1:
         raise InsufficientData(
             "order values are too heavy-tailed for the Gamma-Gamma model (q <= 1): "

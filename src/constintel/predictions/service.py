@@ -9,6 +9,8 @@ model is never overwritten by an older one.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from constintel.brands.models import Brand
 from constintel.core.clock import utcnow
+from constintel.core.errors import ConfigurationError
 from constintel.core.ids import new_id
 from constintel.core.money import quantize
 from constintel.db.bulk import insert_rows
@@ -33,6 +36,8 @@ from constintel.streams import outbox
 from .models import PredictionChange, PredictionModel, ProfilePrediction
 from .scoring import Customers, FittedModels, InsufficientData, fit_models, score
 from .segments import LifecycleRules, lifecycle
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "HISTORY_FIELDS",
@@ -63,6 +68,11 @@ HISTORY_FIELDS = (
     "rfm_segment",
     "lifecycle",
 )
+
+# A refit rescores every profile, and time alone moves churn risk and expected orders a
+# little every day: its history records only the changes of label (what a person would call a
+# change), so a daily refit of a million profiles does not write a million history rows.
+REFIT_HISTORY_FIELDS = ("status", "rfm_segment", "lifecycle")
 
 _FITTED: dict[str, FittedModels] = {}  # model id -> parsed parameters
 
@@ -173,6 +183,18 @@ def _rows(
         ]
     out = []
     for pid, s in zip(ids, score(model.fitted, customers, as_of), strict=True):
+        numbers = (s.churn_risk, s.expected_orders_30, s.expected_orders_90, s.predicted_ltv)
+        if not all(math.isfinite(v) for v in numbers):
+            out.append(
+                {
+                    **base,
+                    **_EMPTY,
+                    "customer_profile_id": pid,
+                    "status": "insufficient_data",
+                    "lifecycle": s.lifecycle,
+                }
+            )
+            continue
         out.append(
             {
                 **base,
@@ -221,11 +243,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def _changes(
-    old: dict[str, Any] | None, new: dict[str, Any], cause: str, now: datetime
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    cause: str,
+    now: datetime,
+    fields: tuple[str, ...] = HISTORY_FIELDS,
 ) -> dict[str, Any] | None:
     diff = {
         f: [_jsonable(old.get(f) if old else None), _jsonable(new[f])]
-        for f in HISTORY_FIELDS
+        for f in fields
         if old is None or old.get(f) != new[f]
     }
     if not diff:
@@ -241,9 +267,12 @@ def _changes(
 
 
 def _existing(
-    session: Session, ids: Iterable[str] | None, brand_id: str
+    session: Session,
+    ids: Iterable[str] | None,
+    brand_id: str,
+    fields: tuple[str, ...] = HISTORY_FIELDS,
 ) -> dict[str, dict[str, Any]]:
-    cols = [PP.c.customer_profile_id, PP.c.model_version, *(PP.c[f] for f in HISTORY_FIELDS)]
+    cols = [PP.c.customer_profile_id, PP.c.model_version, *(PP.c[f] for f in fields)]
     out: dict[str, dict[str, Any]] = {}
     if ids is None:
         for row in session.execute(select(*cols).where(PP.c.brand_id == brand_id)):
@@ -287,10 +316,18 @@ def rescore(
         for r in rows
         if old.get(r["customer_profile_id"], {}).get("model_version", 0) <= model.version
     ]
-    history = [
-        c for r in fresh if (c := _changes(old.get(r["customer_profile_id"]), r, cause, now))
-    ]
-    _upsert(session, fresh)
+    history = []
+    changed_rows = []
+    for r in fresh:
+        before = old.get(r["customer_profile_id"])
+        change = _changes(before, r, cause, now)
+        # Unchanged (same fields, same model): the stored row stays, scored_at included.
+        if change is None and before is not None and before["model_version"] == r["model_version"]:
+            continue
+        changed_rows.append(r)
+        if change is not None:
+            history.append(change)
+    _upsert(session, changed_rows)
     insert_rows(session, PC, history)
     outbox.write(session, _announcements(history, now))
     return len(history) + len(gone)
@@ -382,6 +419,13 @@ def refit(
         currency = _brand(session, brand_id).currency
         report("loading profiles", 0, 0)
         ids, customers = _customers(session, brand_id, None)
+        epoch_day = (day - date(1970, 1, 1)).days
+        if customers.last_day.size and float(customers.last_day.max()) > epoch_day:
+            latest = date(1970, 1, 1) + timedelta(days=int(customers.last_day.max()))
+            raise ConfigurationError(
+                f"as-of {day} is before the brand's latest order ({latest}): profiles hold their "
+                "whole history, so a past as-of would fit on orders from its future"
+            )
         version = 1 + int(
             session.execute(
                 select(func.coalesce(func.max(PM.c.version), 0)).where(PM.c.brand_id == brand_id)
@@ -418,7 +462,7 @@ def refit(
             ],
         )
         model = Model(version, status, reason, fitted)
-        old = _existing(session, None, brand_id)
+        old = _existing(session, None, brand_id, fields=REFIT_HISTORY_FIELDS)
         session.execute(delete(PP).where(PP.c.brand_id == brand_id))
         total, changed = len(ids), 0
         chunk = 50_000
@@ -430,7 +474,15 @@ def refit(
             history = [
                 c
                 for r in rows
-                if (c := _changes(old.get(r["customer_profile_id"]), r, "refit", now))
+                if (
+                    c := _changes(
+                        old.get(r["customer_profile_id"]),
+                        r,
+                        "refit",
+                        now,
+                        fields=REFIT_HISTORY_FIELDS,
+                    )
+                )
             ]
             changed += len(history)
             insert_rows(session, PP, rows)
@@ -533,10 +585,13 @@ def refit_due(
     with transaction(engine) as session:
         due = due_for_refit(session, every=every, now=utcnow())
     for brand_id in due:
-        refit(
-            engine,
-            brand_id,
-            horizon_months=horizon_months,
-            annual_discount_rate=annual_discount_rate,
-        )
+        try:
+            refit(
+                engine,
+                brand_id,
+                horizon_months=horizon_months,
+                annual_discount_rate=annual_discount_rate,
+            )
+        except Exception:  # one brand's failure must not stop the others' refits
+            log.exception("scheduled refit of brand %s failed", brand_id)
     return 0

@@ -147,17 +147,22 @@ def fit(x: object, m: object) -> SpendParams:
     )
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         raise ArithmeticError(f"Gamma-Gamma fit did not converge: {result.message}")
+    if np.any(np.abs(result.x) > 11.5):
+        raise ArithmeticError(
+            "Gamma-Gamma fit has no interior maximum: the data do not identify it"
+        )
     p, q, g = (float(v) for v in np.exp(result.x))
     return SpendParams(p, q, g, -float(result.fun) * n)
 
 
 def expected_average(params: SpendParams, x: object, m: object) -> Floats:
-    """E(average order value | x, m); the population mean where there is no usable history
-    (x = 0 or m <= 0)."""
+    """E(average order value | x, m): the population mean without history (x = 0); 0 for a
+    customer whose orders are worth nothing so far (m <= 0: everything refunded)."""
     p, q, g = params.p, params.q, params.gamma
     xs = np.asarray(x, dtype=np.float64)
     ms = np.asarray(m, dtype=np.float64)
     usable = (xs > 0) & (ms > 0)
     xs_u = np.where(usable, xs, 0.0)
     ms_u = np.where(usable, ms, 0.0)
-    return p * (g + ms_u * xs_u) / (p * xs_u + q - 1)
+    value = p * (g + ms_u * xs_u) / (p * xs_u + q - 1)
+    return np.where((xs > 0) & (ms <= 0), 0.0, value)

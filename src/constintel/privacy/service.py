@@ -18,6 +18,15 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from constintel.activation.models import (
+    CartWatch,
+    Consent,
+    Delivery,
+    JourneyState,
+    ProductIntent,
+    StoreAlert,
+    StoreVisit,
+)
 from constintel.brands.models import Brand
 from constintel.core.clock import utcnow
 from constintel.core.errors import NotFoundError
@@ -26,6 +35,7 @@ from constintel.db.locks import lock_brand
 from constintel.identity.models import CustomerIdentifier
 from constintel.ingest.models import CustomerRawEvent, RejectedPayload
 from constintel.orders.models import CustomerOrder
+from constintel.predictions.models import PredictionChange, ProfilePrediction
 from constintel.privacy.models import ErasedIdentifier
 from constintel.privacy.repository import erased_among, identifier_hash
 from constintel.profiles import merges
@@ -65,6 +75,21 @@ def _plain(row: Any) -> dict[str, Any]:
     return {k: v for k, v in row._mapping.items() if k != "brand_id"}
 
 
+# What downstream capabilities derived about the person, keyed by customer_profile_id:
+# exported with the rest, and deleted on erasure (deliveries are kept as an anonymous log).
+_DERIVED: tuple[tuple[str, Table], ...] = (
+    ("prediction", cast(Table, ProfilePrediction.__table__)),
+    ("prediction_history", cast(Table, PredictionChange.__table__)),
+    ("product_intents", cast(Table, ProductIntent.__table__)),
+    ("journey", cast(Table, JourneyState.__table__)),
+    ("consents", cast(Table, Consent.__table__)),
+    ("store_visits", cast(Table, StoreVisit.__table__)),
+    ("store_alerts", cast(Table, StoreAlert.__table__)),
+    ("cart_watches", cast(Table, CartWatch.__table__)),
+    ("deliveries", cast(Table, Delivery.__table__)),
+)
+
+
 def export(session: Session, *, brand: Brand, profile_id: str) -> dict[str, Any]:
     """Everything held about the person, as JSON-ready data."""
     row, ids = _person(session, brand, profile_id)
@@ -90,6 +115,13 @@ def export(session: Session, *, brand: Brand, profile_id: str) -> dict[str, Any]
             or_(ProfileMerge.survivor_id.in_(ids), ProfileMerge.merged_id.in_(ids)),
         )
     ).all()
+    derived = {
+        name: [
+            _plain(r)
+            for r in session.execute(select(table).where(table.c.customer_profile_id.in_(ids)))
+        ]
+        for name, table in _DERIVED
+    }
     return {
         "profile": profiles.read(session, brand=brand, row=row).model_dump(mode="json"),
         "profile_ids": ids,
@@ -97,6 +129,7 @@ def export(session: Session, *, brand: Brand, profile_id: str) -> dict[str, Any]
         "events": [_plain(r) for r in events],
         "orders": [_plain(r) for r in orders],
         "merges": [_plain(r) for r in merge_rows],
+        **derived,
         "exported_at": utcnow(),
     }
 
@@ -167,8 +200,21 @@ def erase(session: Session, *, brand: Brand, profile_id: str) -> dict[str, int]:
     session.execute(
         update(CustomerProfile).where(CustomerProfile.id == row.id).values(status=ERASED)
     )
+    derived = 0
+    for name, table in _DERIVED:
+        if name == "deliveries":
+            session.execute(
+                update(table)
+                .where(table.c.customer_profile_id.in_(ids))
+                .values(recipient=None, subject=None, body="(erased)", extra={})
+            )
+            continue
+        derived += (
+            session.execute(delete(table).where(table.c.customer_profile_id.in_(ids))).rowcount or 0  # type: ignore[attr-defined]
+        )
     outbox.profiles_updated(session, brand.id, [row.id], "erased", now)
     return {
+        "derived": derived,
         "profiles": len(ids),
         "identifiers": len(idents),
         "events": events.rowcount or 0,  # type: ignore[attr-defined]
