@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from jinja2 import TemplateError
-from sqlalchemy import Engine, Table, func, select, update
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from constintel.brands.models import Brand
@@ -214,7 +214,12 @@ def _orders_up_to(session: Session, profile_id: str, at: datetime) -> int:
 
 
 def _occurrences(
-    session: Session, auto: Any, m: Message, profile: Any, at: datetime
+    session: Session,
+    auto: Any,
+    m: Message,
+    profile: Any,
+    at: datetime,
+    memo: dict[str, Any],
 ) -> list[Occurrence]:
     t = auto.trigger
     kind = t["type"]
@@ -239,7 +244,9 @@ def _occurrences(
     order_key = f"{data.get('source')}:{data.get('order_id')}"
     new_order = event_type in NEW_ORDER_EVENTS and data.get("order_id")
     if kind in ("first_order", "repeat_order") and new_order:
-        nth = _orders_up_to(session, profile.id, at)
+        if "nth" not in memo:  # once per message, however many automations ask
+            memo["nth"] = _orders_up_to(session, profile.id, at)
+        nth = memo["nth"]
         if kind == "first_order" and nth == 1:
             return [Occurrence("first_order", at)]
         if kind == "repeat_order" and nth >= 2:
@@ -256,14 +263,21 @@ def _occurrences(
 
 
 def _watch_carts(
-    session: Session, autos: list[Any], m: Message, profile_id: str, at: datetime
+    autos: list[Any],
+    m: Message,
+    profile_id: str,
+    at: datetime,
+    watches: list[dict[str, Any]],
+    bought: list[dict[str, Any]],
 ) -> None:
+    """Collect the cart watches a ``cart_add`` opens and the purchases that convert them;
+    ``_flush_carts`` writes both, watches first."""
     data = m.data
     products = [str(p)[:100] for p in data.get("products") or []]
     if not products:
         return
     if data.get("event_type") == "cart_add":
-        rows = [
+        watches.extend(
             {
                 "brand_id": m.brand_id,
                 "automation_id": a.id,
@@ -277,26 +291,36 @@ def _watch_carts(
             for a in autos
             if a.trigger["type"] == "cart_abandoned"
             for p in products
-        ]
-        if rows:
-            session.execute(W.insert(), rows)
-    elif data.get("event_type") in NEW_ORDER_EVENTS:
-        # Bought within the window: the watch is converted, nothing will be sent.
-        session.execute(
-            update(W)
-            .where(
-                W.c.customer_profile_id == profile_id,
-                W.c.product_id.in_(products),
-                W.c.status == "open",
-                W.c.added_at <= at,
-                W.c.due_at >= at,
-            )
-            .values(status="converted")
         )
+    elif data.get("event_type") in NEW_ORDER_EVENTS:
+        bought.extend({"p": profile_id, "prod": p, "at": at} for p in products)
 
 
-def create_delivery_rows(
-    session: Session,
+_CONVERT = (
+    update(W)
+    .where(
+        W.c.customer_profile_id == bindparam("p"),
+        W.c.product_id == bindparam("prod"),
+        W.c.status == "open",
+        W.c.added_at <= bindparam("at"),
+        W.c.due_at >= bindparam("at"),
+    )
+    .values(status="converted")
+)
+
+
+def _flush_carts(
+    session: Session, watches: list[dict[str, Any]], bought: list[dict[str, Any]]
+) -> None:
+    """Open the watches, then convert those bought within their window (one statement per
+    kind; a purchase before a cart add does not convert it: added_at <= the purchase)."""
+    if watches:
+        session.execute(W.insert(), watches)
+    if bought:
+        session.connection().execute(_CONVERT, bought)
+
+
+def delivery_row(
     *,
     brand_id: str,
     dedupe_key: str,
@@ -304,13 +328,14 @@ def create_delivery_rows(
     context: dict[str, Any],
     profile_id: str | None,
     not_before: datetime,
+    now: datetime,
     automation_id: str | None = None,
     campaign_id: str | None = None,
     marketing: bool = True,
     extra: dict[str, Any] | None = None,
-) -> None:
-    """One delivery, rendered now; nothing if its key exists (the exactly-once point)."""
-    now = utcnow()
+) -> dict[str, Any]:
+    """One delivery, rendered now (a template error fails this delivery, visibly, and
+    nothing else)."""
     channel = action["channel"]
     profile = context.get("profile", {})
     recipient = {
@@ -329,25 +354,40 @@ def create_delivery_rows(
         extra = {}
         if channel == "webhook":
             extra = {"payload": None if action.get("body") else _jsonable(context)}
-    stmt = insert_for(session, D).values(
-        brand_id=brand_id,
-        dedupe_key=dedupe_key[:200],
-        automation_id=automation_id,
-        campaign_id=campaign_id,
-        customer_profile_id=profile_id,
-        channel=channel,
-        recipient=recipient,
-        subject=subject or None,
-        body=body,
-        extra=extra,
-        marketing=marketing,
-        status=status,
-        reason=reason,
-        attempts=0,
-        not_before=max(not_before, now),
-        created_at=now,
-    )
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["brand_id", "dedupe_key"]))
+    return {
+        "brand_id": brand_id,
+        "dedupe_key": dedupe_key[:200],
+        "automation_id": automation_id,
+        "campaign_id": campaign_id,
+        "customer_profile_id": profile_id,
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject or None,
+        "body": body,
+        "extra": extra,
+        "marketing": marketing,
+        "status": status,
+        "reason": reason,
+        "attempts": 0,
+        "not_before": max(not_before, now),
+        "lease_until": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert; a row whose key exists is dropped (the exactly-once point)."""
+    if rows:
+        stmt = insert_for(session, D).on_conflict_do_nothing(
+            index_elements=["brand_id", "dedupe_key"]
+        )
+        session.execute(stmt, rows)
+
+
+def create_delivery_rows(session: Session, **kw: Any) -> None:
+    """One delivery now (see ``delivery_row``)."""
+    insert_deliveries(session, [delivery_row(now=utcnow(), **kw)])
 
 
 def apply_automations(session: Session, messages: Sequence[Message]) -> None:
@@ -368,6 +408,9 @@ def apply_automations(session: Session, messages: Sequence[Message]) -> None:
         max_age = timedelta(hours=brand.settings.max_event_age_hours)
         profiles = _profiles(session, brand_id, {m.data["profile_id"] for m in msgs})
         predictions = _predictions(session, set(profiles))
+        watches: list[dict[str, Any]] = []
+        bought: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         for m in msgs:
             profile = _resolve(profiles, m.data["profile_id"])
             if profile is None:
@@ -380,7 +423,7 @@ def apply_automations(session: Session, messages: Sequence[Message]) -> None:
             if now - at > max_age:
                 continue  # history, not a live event
             if m.stream == "events.normalized":
-                _watch_carts(session, autos, m, profile.id, at)
+                _watch_carts(autos, m, profile.id, at, watches, bought)
             context = profile_context(profile, predictions.get(profile.id))
             context["event"] = {
                 k: _plain(v) for k, v in m.data.items() if k not in ("properties", "changes")
@@ -393,20 +436,27 @@ def apply_automations(session: Session, messages: Sequence[Message]) -> None:
                 "products": m.data.get("products") or [],
                 "status": m.data.get("status"),
             }
+            memo: dict[str, Any] = {}
             for auto in autos:
-                for occ in _occurrences(session, auto, m, profile, at):
+                for occ in _occurrences(session, auto, m, profile, at, memo):
                     if not rules.conditions_hold(auto.conditions or [], context):
                         continue
-                    create_delivery_rows(
-                        session,
-                        brand_id=brand_id,
-                        dedupe_key=f"a:{auto.id}:{profile.id}:{occ.key}",
-                        action=auto.action,
-                        context=context,
-                        profile_id=profile.id,
-                        not_before=occ.not_before,
-                        automation_id=auto.id,
+                    rows.append(
+                        delivery_row(
+                            brand_id=brand_id,
+                            dedupe_key=f"a:{auto.id}:{profile.id}:{occ.key}",
+                            action=auto.action,
+                            context=context,
+                            profile_id=profile.id,
+                            not_before=occ.not_before,
+                            now=now,
+                            automation_id=auto.id,
+                        )
                     )
+        _flush_carts(session, watches, bought)
+        # Keys repeat within a batch (a "vip" once per profile): the first one stands.
+        unique = {r["dedupe_key"]: r for r in reversed(rows)}
+        insert_deliveries(session, sorted(unique.values(), key=lambda r: r["dedupe_key"]))
 
 
 def scan_carts(engine: Engine, *, now: datetime | None = None, limit: int = 1000) -> int:

@@ -3,9 +3,10 @@ undefined names failing loudly at render time instead of printing nothing."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from constintel.core.errors import PayloadError
@@ -23,5 +24,11 @@ def check(field: str, source: str) -> None:
         raise PayloadError(field, f"template does not parse: {exc}") from exc
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str) -> Template:
+    return _ENV.from_string(source)
+
+
 def render(source: str, context: dict[str, Any]) -> str:
-    return _ENV.from_string(source).render(**context)
+    """Render (templates are compiled once per process and source text)."""
+    return _compiled(source).render(**context)
