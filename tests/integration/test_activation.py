@@ -637,3 +637,24 @@ def test_journey_stages_follow_the_events(
     )
     path.settle()
     assert stage()[0] in ("retention", "purchase")  # never back to awareness
+
+
+def test_a_check_in_is_a_store_visit(
+    engine: Engine, ctx: Any, ingest: Any, path: StreamPath
+) -> None:
+    at = (NOW - timedelta(minutes=10)).isoformat()
+    ingest(
+        (
+            "api",
+            None,
+            {"event_type": "check_in", "loyalty_id": "L-1", "store_id": "S-9", "occurred_at": at},
+        )
+    )
+    path.settle()
+    with transaction(engine) as s:
+        (visit,) = s.execute(
+            select(StoreVisit).where(StoreVisit.brand_id == ctx.brand_id)
+        ).scalars()
+    assert (visit.store_id, visit.kind) == ("S-9", "check_in")
+    bad = ingest(("api", None, {"event_type": "check_in", "loyalty_id": "L-1", "occurred_at": at}))
+    assert bad.rejected == 1

@@ -42,6 +42,7 @@ class EventType(StrEnum):
     PAGE_VIEW = "page_view"
     MESSAGE = "message"
     CUSTOMER_UPDATE = "customer_update"
+    CHECK_IN = "check_in"  # a known customer seen in a store (loyalty scan, appointment)
 
 
 class OrderStatus(StrEnum):

@@ -16,7 +16,8 @@ Mapping decisions:
 - ``cart_add`` / ``product_view`` / ``page_view`` -> channel WEB; ``message`` -> MESSAGING;
   ``purchase`` -> ONLINE with an ``OrderData`` (``order`` is required, ``order_id`` and
   ``total`` too); ``customer_update`` (an "identify" call linking e.g. a cookie to an email) ->
-  ONLINE without order. Any other ``event_type`` is a PayloadError listing the accepted ones.
+  ONLINE without order; ``check_in`` (a known customer seen in a store; ``store_id``
+  required) -> STORE. Any other ``event_type`` is a PayloadError listing the accepted ones.
 - A purchase's ``status`` defaults to ``processing`` (placed and paid, not shipped yet); the
   currency is ``order.currency``, else the top-level ``currency``, else USD.
 - ``identifiers`` accepts only the kinds listed above (this is our own API, so a misspelled
@@ -70,10 +71,11 @@ EVENT_TYPES: Mapping[str, tuple[EventType, Channel]] = {
     "message": (EventType.MESSAGE, Channel.MESSAGING),
     "purchase": (EventType.PURCHASE, Channel.ONLINE),
     "customer_update": (EventType.CUSTOMER_UPDATE, Channel.ONLINE),
+    "check_in": (EventType.CHECK_IN, Channel.STORE),
 }
 IDENTIFIER_KINDS = ("email", "phone", "cookie_id", "device_id", "loyalty_id", "cart_token")
 _STATUSES: Mapping[str, OrderStatus] = {status.value: status for status in OrderStatus}
-_TEXT_PROPERTIES = ("product_name", "url", "text", "channel")
+_TEXT_PROPERTIES = ("product_name", "url", "text", "channel", "store_id")
 
 
 def normalize(
@@ -119,6 +121,8 @@ def normalize(
     if body.get("quantity") is not None:
         properties["quantity"] = quantity(body.get("quantity"), "quantity")
 
+    if event_type is EventType.CHECK_IN and "store_id" not in properties:
+        raise PayloadError("store_id", "is required for a check_in")
     order: OrderData | None = None
     if event_type is EventType.PURCHASE:
         order_body = mapping_at(body, "order", "order")
