@@ -170,7 +170,10 @@ def main() -> None:
             f"({handled:,} messages in {elapsed:.2f} s)"
         )
         print(f"automations evaluated:                {rate * args.automations:>10,.0f} /s")
-        print(f"deliveries created {created:,}; cart watches {watches:,}")
+        print(
+            f"deliveries created {created:,} ({created / elapsed:,.0f}/s, "
+            f"{created / max(handled, 1):.1f} per message); cart watches {watches:,}"
+        )
     finally:
         for key in client.scan_iter(f"{names.prefix}*"):
             client.delete(key)
