@@ -608,22 +608,17 @@ def test_journey_stages_follow_the_events(
     )
     path.settle()
     assert stage()[0] == "consideration"
-    ingest(order(10, "30.00", at + timedelta(hours=1), email="j@example.com"))
+
+    def csv_order(status: str) -> tuple[str, None, dict[str, Any]]:
+        row = {"order_id": "j1", "total": "30.00", "email": "j@example.com", "status": status}
+        return ("csv", None, {**row, "ordered_at": (at + timedelta(hours=1)).isoformat()})
+
+    ingest(csv_order("processing"))
     path.settle()
     assert stage() == ("purchase", "follow up on the first order; ask for a review")
-    ingest(
-        (
-            "shopify",
-            "orders/updated",
-            {
-                **order(10, "30.00", at + timedelta(hours=1), email="j@example.com")[2],
-                "fulfillment_status": "fulfilled",
-                "updated_at": (at + timedelta(hours=3)).isoformat(),
-            },
-        )
-    )
+    ingest(csv_order("delivered"))  # the seed's Order Status Flow: delivered -> retention
     path.settle()
-    assert stage()[0] in ("retention", "purchase")
+    assert stage()[0] == "retention"
     ingest(
         (
             "api",
@@ -636,7 +631,7 @@ def test_journey_stages_follow_the_events(
         )
     )
     path.settle()
-    assert stage()[0] in ("retention", "purchase")  # never back to awareness
+    assert stage()[0] == "retention"  # never back to awareness
 
 
 def test_a_check_in_is_a_store_visit(
@@ -658,3 +653,87 @@ def test_a_check_in_is_a_store_visit(
     assert (visit.store_id, visit.kind) == ("S-9", "check_in")
     bad = ingest(("api", None, {"event_type": "check_in", "loyalty_id": "L-1", "occurred_at": at}))
     assert bad.rejected == 1
+
+
+def test_post_purchase_follow_up_waits_for_its_delay(
+    engine: Engine, ctx: Any, ingest: Any, path: StreamPath, mail: tuple[str, Mailbox]
+) -> None:
+    url, box = mail
+    with_defaults(engine, ctx.brand_id, url)
+    with transaction(engine) as s:
+        automations.set_enabled(s, ctx.brand_id, "welcome", False)
+    at = NOW - timedelta(hours=1)
+    row = {"order_id": "d1", "total": "42.00", "email": "d@example.com", "status": "delivered"}
+    ingest(("csv", None, {**row, "ordered_at": at.isoformat()}))
+    path.settle()
+    assert send_due(engine) == 0
+    (d,) = deliveries(engine, ctx.brand_id)
+    assert d.not_before.astimezone(UTC) == at + timedelta(hours=72)
+    assert send_due(engine, now=at + timedelta(hours=73)) == 1
+    assert box.subjects() == ["How was your order?"]
+
+
+def test_prediction_changes_trigger_churn_and_segment_automations(
+    engine: Engine, ctx: Any, ingest: Any, path: StreamPath
+) -> None:
+    from constintel.streams import outbox
+
+    ingest(order(11, "30.00", NOW - timedelta(hours=1), email="p@example.com"))
+    pid = profile_by(engine, ctx, "email", "p@example.com").id
+    with transaction(engine) as s:
+        automations.save_automation(
+            s,
+            brand_id=ctx.brand_id,
+            name="churn",
+            trigger={"type": "churn_risk", "threshold": 0.6},
+            action={"channel": "webhook", "url": "http://127.0.0.1:9/churn"},
+        )
+        automations.save_automation(
+            s,
+            brand_id=ctx.brand_id,
+            name="to-loyal",
+            trigger={"type": "segment_changed", "to": "loyal"},
+            action={"channel": "webhook", "url": "http://127.0.0.1:9/loyal"},
+        )
+        now = datetime.now(UTC)
+        outbox.write(
+            s,
+            [
+                outbox.prediction_changed(ctx.brand_id, pid, {"churn_risk": [0.3, 0.55]}, 1, now),
+                outbox.prediction_changed(ctx.brand_id, pid, {"churn_risk": [0.55, 0.7]}, 1, now),
+                outbox.prediction_changed(ctx.brand_id, pid, {"churn_risk": [0.7, 0.8]}, 1, now),
+                outbox.prediction_changed(
+                    ctx.brand_id, pid, {"lifecycle": ["new", "active"]}, 1, now
+                ),
+                outbox.prediction_changed(
+                    ctx.brand_id, pid, {"lifecycle": ["active", "loyal"]}, 1, now
+                ),
+            ],
+        )
+    path.settle()
+    made = [
+        (d.recipient, d.dedupe_key.rsplit(":", 2)[-2]) for d in deliveries(engine, ctx.brand_id)
+    ]
+    # Churn: only the crossing of 0.6 (0.55 -> 0.7), not the rise above it; segment: only "loyal".
+    assert sorted(r for r, _ in made) == ["http://127.0.0.1:9/churn", "http://127.0.0.1:9/loyal"]
+
+
+def test_a_scheduled_campaign_goes_out_when_due(engine: Engine, ctx: Any, ingest: Any) -> None:
+    ingest(order(12, "30.00", NOW - timedelta(hours=1), email="s@example.com"))
+    action = {"channel": "webhook", "url": "http://127.0.0.1:9/c"}
+    when = datetime.now(UTC) + timedelta(hours=2)
+    with transaction(engine) as s:
+        c = campaigns.create(
+            s,
+            brand_id=ctx.brand_id,
+            name="later",
+            audience={"has": ["email"]},
+            action=action,
+            scheduled_at=when,
+        )
+    campaigns.send_scheduled(engine, now=when - timedelta(minutes=1))
+    assert deliveries(engine, ctx.brand_id) == []
+    campaigns.send_scheduled(engine, now=when)
+    campaigns.send_scheduled(engine, now=when + timedelta(minutes=1))  # once, not twice
+    (d,) = deliveries(engine, ctx.brand_id)
+    assert d.campaign_id == c["id"]
