@@ -144,7 +144,10 @@ class CartWatch(Base):
     """A product added to a cart, watched for a purchase until ``due_at``."""
 
     __tablename__ = "cart_watch"
-    __table_args__ = (Index("ix_cart_watch_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_cart_watch_due", "status", "due_at"),
+        Index("ix_cart_watch_profile_product", "customer_profile_id", "product_id"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

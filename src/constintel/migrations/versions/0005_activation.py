@@ -90,6 +90,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cart_watch", schema=None) as batch_op:
         batch_op.create_index("ix_cart_watch_due", ["status", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_cart_watch_profile_product", ["customer_profile_id", "product_id"], unique=False
+        )
 
     op.create_table(
         "consent",
@@ -273,6 +276,7 @@ def downgrade() -> None:
     op.drop_table("delivery")
     op.drop_table("consent")
     with op.batch_alter_table("cart_watch", schema=None) as batch_op:
+        batch_op.drop_index("ix_cart_watch_profile_product")
         batch_op.drop_index("ix_cart_watch_due")
 
     op.drop_table("cart_watch")
