@@ -112,26 +112,25 @@ def automations_defaults(
     )
 
 
+def _switch(name: str, brand: str | None, on: bool) -> None:
+    with session_for(brand) as (session, b):
+        try:
+            autos.set_enabled(session, b.id, name, on)
+        except ConstIntelError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"{name}: {'on' if on else 'off'}")
+
+
 @automations_app.command("enable")
 def automations_enable(name: str, brand: BrandOpt = None) -> None:
     """Switch an automation on."""
-    with session_for(brand) as (session, b):
-        try:
-            autos.set_enabled(session, b.id, name, True)
-        except ConstIntelError as exc:
-            raise fail(str(exc)) from exc
-    console.print(f"{name}: on")
+    _switch(name, brand, True)
 
 
 @automations_app.command("disable")
 def automations_disable(name: str, brand: BrandOpt = None) -> None:
     """Switch an automation off."""
-    with session_for(brand) as (session, b):
-        try:
-            autos.set_enabled(session, b.id, name, False)
-        except ConstIntelError as exc:
-            raise fail(str(exc)) from exc
-    console.print(f"{name}: off")
+    _switch(name, brand, False)
 
 
 @automations_app.command("export")

@@ -32,9 +32,9 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
+from .mle import maximize
 from .summary import Floats, Summary
 
 __all__ = [
@@ -151,26 +151,9 @@ def fit(s: Summary, kind: Kind = "bgnbd") -> PurchaseParams:
     rate = max(float((s.weight * s.x).sum()) / max(float((s.weight * s.T).sum()), 1e-9), 1e-6)
     theta0 = np.log([1.0, 1.0 / rate, 1.0, 1.0])
 
-    def objective(theta: Floats) -> tuple[float, Floats]:
-        ll, grad = _loglik_and_grad(theta, s, shift, ux, inv)
-        return -ll / n, -grad / n
-
-    result = minimize(
-        objective,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-12.0, 12.0)] * 4,
-        options={"maxiter": 500, "ftol": 1e-14, "gtol": 1e-9},
-    )
-    if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
-        raise ArithmeticError(f"{kind} fit did not converge: {result.message}")
-    if np.any(np.abs(result.x) > 11.5):
-        # A parameter ran to the edge of the search (e^±12): the data do not identify the
-        # model (e.g. every purchase on one day), and its predictions would be meaningless.
-        raise ArithmeticError(f"{kind} fit has no interior maximum: the data do not identify it")
-    r, alpha, a, b = (float(v) for v in np.exp(result.x))
-    return PurchaseParams(kind, r, alpha, a, b, -float(result.fun) * n)
+    theta, ll = maximize(lambda t: _loglik_and_grad(t, s, shift, ux, inv), theta0, n, kind)
+    r, alpha, a, b = (float(v) for v in np.exp(theta))
+    return PurchaseParams(kind, r, alpha, a, b, ll)
 
 
 def _log_odds_dead(params: PurchaseParams, x: Floats, t_x: Floats, T: Floats) -> Floats:

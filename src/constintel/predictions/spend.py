@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
+from .mle import maximize
 from .summary import Floats
 
 __all__ = ["SpendParams", "expected_average", "fit", "log_likelihood"]
@@ -133,26 +133,9 @@ def fit(x: object, m: object) -> SpendParams:
     # Start with p = q = 2 and gamma so the population mean equals the sample mean.
     theta0 = np.log([2.0, 2.0, mean / 2.0])
 
-    def objective(theta: Floats) -> tuple[float, Floats]:
-        ll, grad = _loglik_and_grad(theta, d)
-        return -ll / n, -grad / n
-
-    result = minimize(
-        objective,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-12.0, 12.0)] * 3,
-        options={"maxiter": 500, "ftol": 1e-14, "gtol": 1e-9},
-    )
-    if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
-        raise ArithmeticError(f"Gamma-Gamma fit did not converge: {result.message}")
-    if np.any(np.abs(result.x) > 11.5):
-        raise ArithmeticError(
-            "Gamma-Gamma fit has no interior maximum: the data do not identify it"
-        )
-    p, q, g = (float(v) for v in np.exp(result.x))
-    return SpendParams(p, q, g, -float(result.fun) * n)
+    theta, ll = maximize(lambda t: _loglik_and_grad(t, d), theta0, n, "Gamma-Gamma")
+    p, q, g = (float(v) for v in np.exp(theta))
+    return SpendParams(p, q, g, ll)
 
 
 def expected_average(params: SpendParams, x: object, m: object) -> Floats:
