@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,13 +53,14 @@ class Received:
 
 
 @contextmanager
-def http_receiver(status: int = 200) -> Iterator[tuple[str, list[Received]]]:
+def http_receiver(status: int = 200, delay: float = 0.0) -> Iterator[tuple[str, list[Received]]]:
     got: list[Received] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             got.append(Received(self.path, dict(self.headers), self.rfile.read(length)))
+            time.sleep(delay)  # a provider that takes the message and answers late
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()

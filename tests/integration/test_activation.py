@@ -708,6 +708,11 @@ def test_prediction_changes_trigger_churn_and_segment_automations(
                 outbox.prediction_changed(
                     ctx.brand_id, pid, {"lifecycle": ["active", "loyal"]}, 1, now
                 ),
+                # A first prediction is no change: nothing fires for it.
+                outbox.prediction_changed(ctx.brand_id, pid, {"churn_risk": [None, 0.9]}, 1, now),
+                outbox.prediction_changed(
+                    ctx.brand_id, pid, {"lifecycle": [None, "loyal"]}, 1, now
+                ),
             ],
         )
     path.settle()
@@ -737,3 +742,110 @@ def test_a_scheduled_campaign_goes_out_when_due(engine: Engine, ctx: Any, ingest
     campaigns.send_scheduled(engine, now=when + timedelta(minutes=1))  # once, not twice
     (d,) = deliveries(engine, ctx.brand_id)
     assert d.campaign_id == c["id"]
+
+
+def test_an_unsubscribe_survives_a_merge(
+    engine: Engine, ctx: Any, ingest: Any, path: StreamPath, mail: tuple[str, Mailbox]
+) -> None:
+    url, box = mail
+    with_defaults(engine, ctx.brand_id, url)
+    at = (NOW - timedelta(hours=2)).isoformat()
+    ingest(("api", None, {"event_type": "page_view", "phone": "+12125550111", "occurred_at": at}))
+    ingest(("api", None, {"event_type": "page_view", "email": "m@example.com", "occurred_at": at}))
+    emailed = profile_by(engine, ctx, "email", "m@example.com").id
+    with transaction(engine) as s:
+        automations_consent(s, ctx.brand_id, emailed, "email", "unsubscribed")
+    # One order with both: the email profile merges into the older phone profile.
+    ingest(order(1, "20.00", NOW - timedelta(hours=1), email="m@example.com", phone="+12125550111"))
+    assert profile_by(engine, ctx, "email", "m@example.com").id != emailed
+    path.settle()
+    send_due(engine)
+    assert box.messages == []
+    assert {d.reason for d in deliveries(engine, ctx.brand_id)} == {"unsubscribed from email"}
+
+
+def test_one_reminder_per_product_and_none_when_the_purchase_came_first(
+    engine: Engine, ctx: Any, ingest: Any, path: StreamPath, mail: tuple[str, Mailbox]
+) -> None:
+    url, box = mail
+    with_defaults(engine, ctx.brand_id, url)
+    with transaction(engine) as s:
+        automations.set_enabled(s, ctx.brand_id, "welcome", False)
+    t0 = NOW - timedelta(hours=3)
+
+    def cart(email: str, product: str, at: datetime) -> tuple[str, None, dict[str, Any]]:
+        body = {"event_type": "cart_add", "email": email, "product_id": product}
+        return ("api", None, {**body, "occurred_at": at.isoformat()})
+
+    ingest(
+        cart("twice@example.com", "SKU-7", t0),
+        cart("twice@example.com", "SKU-7", t0 + timedelta(minutes=5)),
+    )
+    ingest(cart("twice@example.com", "SKU-7", t0 + timedelta(minutes=10)))
+    # The purchase is stored and handled before a late-arriving cart event of the same window.
+    item = [{"id": 1, "product_id": "SKU-8", "title": "Hat", "quantity": 1, "price": "15.00"}]
+    ingest(
+        order(77, "15.00", t0 + timedelta(minutes=30), email="late@example.com", line_items=item)
+    )
+    path.settle()
+    ingest(cart("late@example.com", "SKU-8", t0 + timedelta(minutes=20)))
+    path.settle()
+    assert automations.scan_carts(engine, now=t0 + timedelta(hours=25)) == 1
+    send_due(engine, now=t0 + timedelta(hours=25))
+    assert [m["To"] for m in box.messages] == ["twice@example.com"]
+
+
+def test_a_provider_that_answers_late_is_not_sent_twice(
+    engine: Engine, ctx: Any, ingest: Any, path: StreamPath, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from constintel.activation import channels
+
+    monkeypatch.setattr(channels, "TIMEOUT", 0.5)
+    with http_receiver(delay=1.5) as (base, got):
+        with transaction(engine) as s:
+            automations.save_automation(
+                s,
+                brand_id=ctx.brand_id,
+                name="hook",
+                trigger={"type": "first_order"},
+                action={"channel": "webhook", "url": base + "/slow"},
+            )
+        ingest(order(88, "10.00", NOW - timedelta(hours=1)))
+        path.settle()
+        send_due(engine)
+        for _ in range(3):
+            send_due(engine, now=datetime.now(UTC) + timedelta(hours=1))
+        assert len(got) == 1
+    (d,) = deliveries(engine, ctx.brand_id)
+    assert d.status == "unknown"
+    assert "it may have arrived" in d.reason
+
+
+def test_one_bad_delivery_fails_alone_and_webhooks_do_not_use_the_cap(
+    engine: Engine, ctx: Any, ingest: Any, path: StreamPath, mail: tuple[str, Mailbox]
+) -> None:
+    from constintel.activation import channels
+
+    url, box = mail
+    with_defaults(engine, ctx.brand_id, url, frequency_cap_per_day=1)
+    with transaction(engine) as s:
+        automations.save_automation(
+            s,
+            brand_id=ctx.brand_id,
+            name="crm",
+            trigger={"type": "first_order"},
+            action={"channel": "webhook", "url": "http://127.0.0.1:9/crm"},
+        )
+    ingest(order(1, "10.00", NOW - timedelta(hours=1), email="a@example.com"))
+    ingest(order(2, "10.00", NOW - timedelta(hours=1), email="b@example.com"))
+    path.settle()
+
+    def picky(settings: Any, out: Any) -> None:
+        if out.channel == "webhook":
+            raise ValueError("boom")  # not a provider error: a bug of ours
+        channels.send(settings, out)
+
+    assert send_due(engine, sender=picky) == 2
+    assert sorted(m["To"] for m in box.messages) == ["a@example.com", "b@example.com"]
+    hooks = [d for d in deliveries(engine, ctx.brand_id) if d.channel == "webhook"]
+    assert {(d.status, d.reason) for d in hooks} == {("failed", "ValueError: boom")}

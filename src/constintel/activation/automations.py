@@ -227,18 +227,26 @@ def _occurrences(
     if m.stream == "predictions.changed":
         changes = data.get("changes", {})
         tag = f"{m.outbox_id}"
+        # A first prediction (old value null: a brand's first fit, a new customer) is not a
+        # change of anything: it must not mail a brand's whole imported history.
         if kind == "churn_risk" and "churn_risk" in changes:
             old, new = changes["churn_risk"]
             th = float(t.get("threshold", 0.5))
-            if new is not None and new >= th and (old is None or old < th):
+            if old is not None and new is not None and old < th <= new:
                 return [Occurrence(f"churn:{tag}", at)]
         if kind == "segment_changed" and "lifecycle" in changes:
             old, new = changes["lifecycle"]
-            if new != old and (t.get("to") in (None, new)):
+            if old is not None and new != old and (t.get("to") in (None, new)):
                 return [Occurrence(f"segment:{tag}", at)]
-        champion = "lifecycle" in changes and changes["lifecycle"][1] == "champion"
-        if kind == "vip" and t.get("on_champion", True) and champion:
-            return [Occurrence("vip", at)]
+        if "lifecycle" in changes:
+            old, new = changes["lifecycle"]
+            if (
+                kind == "vip"
+                and t.get("on_champion", True)
+                and old is not None
+                and new == "champion"
+            ):
+                return [Occurrence("vip", at)]
         return []
     event_type = data.get("event_type")
     order_key = f"{data.get('source')}:{data.get('order_id')}"
@@ -315,7 +323,24 @@ def _flush_carts(
     """Open the watches, then convert those bought within their window (one statement per
     kind; a purchase before a cart add does not convert it: added_at <= the purchase)."""
     if watches:
-        session.execute(W.insert(), watches)
+        # One open watch per (automation, profile, product): a second cart add of the same
+        # product while one is open sends no second reminder.
+        first: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for w in sorted(watches, key=lambda w: w["added_at"]):
+            first.setdefault((w["automation_id"], w["customer_profile_id"], w["product_id"]), w)
+        open_now: set[tuple[str, str, str]] = set()
+        for cond in in_values(session, W.c.customer_profile_id, sorted({k[1] for k in first})):
+            open_now.update(
+                (r.automation_id, r.customer_profile_id, r.product_id)
+                for r in session.execute(
+                    select(W.c.automation_id, W.c.customer_profile_id, W.c.product_id).where(
+                        cond, W.c.status == "open"
+                    )
+                )
+            )
+        fresh = [w for k, w in first.items() if k not in open_now]
+        if fresh:
+            session.execute(W.insert(), fresh)
     if bought:
         session.connection().execute(_CONVERT, bought)
 
@@ -365,7 +390,9 @@ def delivery_row(
         "subject": subject or None,
         "body": body,
         "extra": extra,
-        "marketing": marketing,
+        # Only messages to the customer count as marketing (consent, caps); a webhook to the
+        # brand's own systems does not.
+        "marketing": marketing and channel in ("email", "whatsapp"),
         "status": status,
         "reason": reason,
         "attempts": 0,
@@ -459,6 +486,22 @@ def apply_automations(session: Session, messages: Sequence[Message]) -> None:
         insert_deliveries(session, sorted(unique.values(), key=lambda r: r["dedupe_key"]))
 
 
+def _bought_within(
+    session: Session, profile_id: str, product_id: str, start: datetime, end: datetime
+) -> bool:
+    rows = session.execute(
+        select(O.c.line_items).where(
+            O.c.customer_profile_id == profile_id,
+            O.c.counted.is_(True),
+            O.c.placed_at >= start,
+            O.c.placed_at <= end,
+        )
+    )
+    return any(
+        str(item.get("product_id")) == product_id for (items,) in rows for item in items or []
+    )
+
+
 def scan_carts(engine: Engine, *, now: datetime | None = None, limit: int = 1000) -> int:
     """Fire the cart watches whose window has passed without a purchase; returns how many."""
     at = now or utcnow()
@@ -476,6 +519,10 @@ def scan_carts(engine: Engine, *, now: datetime | None = None, limit: int = 1000
             profiles = _profiles(session, w.brand_id, {w.customer_profile_id})
             profile = _resolve(profiles, w.customer_profile_id)
             if profile is None:
+                continue
+            if _bought_within(session, profile.id, w.product_id, w.added_at, w.due_at):
+                # The purchase is stored but its message not yet handled (or it came first).
+                session.execute(update(W).where(W.c.id == w.id).values(status="converted"))
                 continue
             context = profile_context(profile, _predictions(session, {profile.id}).get(profile.id))
             context["event"] = {"product_id": w.product_id, "event_type": "cart_add"}

@@ -12,6 +12,8 @@ recipients' orders placed within ``attribution_days`` after their message was se
 
 from __future__ import annotations
 
+import logging
+import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -31,9 +33,11 @@ from constintel.predictions.segments import LIFECYCLES, SEGMENTS
 from constintel.profiles.models import CustomerProfile
 
 from . import rules
-from .automations import create_delivery_rows, profile_context
+from .automations import delivery_row, insert_deliveries, profile_context
 from .intents import I
 from .models import Campaign, Consent, Delivery
+
+log = logging.getLogger(__name__)
 
 __all__ = ["create", "get", "preview", "report", "send", "send_scheduled"]
 
@@ -57,16 +61,35 @@ AUDIENCE_KEYS = {
 ADDRESS = {"email": "email", "whatsapp": "phone"}
 
 
-def _validate(audience: dict[str, Any]) -> None:
+def _validate(audience: Any, channel: str | None = None) -> None:
+    if not isinstance(audience, dict):
+        raise PayloadError("audience", "expected an object")
     unknown = set(audience) - AUDIENCE_KEYS
     if unknown:
         raise PayloadError(
             f"audience.{sorted(unknown)[0]}", f"unknown; use {', '.join(sorted(AUDIENCE_KEYS))}"
         )
-    for key, allowed in (("lifecycle", LIFECYCLES), ("rfm_segment", SEGMENTS)):
-        for v in audience.get(key, []):
+    for key, allowed in (
+        ("lifecycle", LIFECYCLES),
+        ("rfm_segment", SEGMENTS),
+        ("has", ("email", "phone", "loyalty_id", "device_id", "cookie_id")),
+    ):
+        values = audience.get(key, [])
+        if not isinstance(values, list):
+            raise PayloadError(f"audience.{key}", f"expected a list, e.g. [{allowed[0]!r}]")
+        for v in values:
             if v not in allowed:
                 raise PayloadError(f"audience.{key}", f"unknown {v!r}; one of {allowed}")
+    for key in ("min_churn_risk", "max_churn_risk", "min_predicted_ltv", "min_lifetime_value"):
+        if key in audience:
+            try:
+                number = float(audience[key])
+            except (TypeError, ValueError):
+                number = math.nan
+            if not math.isfinite(number) or number < 0:
+                raise PayloadError(f"audience.{key}", "expected a finite number >= 0")
+    if channel is not None and channel not in rules.CHANNELS:
+        raise PayloadError("channel", f"one of {', '.join(rules.CHANNELS)}")
 
 
 def audience_query(brand_id: str, audience: dict[str, Any]) -> Select[Any]:
@@ -113,7 +136,7 @@ def preview(
 ) -> dict[str, int]:
     """Audience size, and how many of them the channel can reach (an address, not
     unsubscribed) before caps and quiet hours."""
-    _validate(audience)
+    _validate(audience, channel)
     ids = list(session.execute(audience_query(brand_id, audience)).scalars())
     kind = ADDRESS.get(channel)
     reachable = len(ids)
@@ -189,18 +212,24 @@ def send(engine: Engine, *, brand_id: str, campaign_id: str, now: datetime | Non
         for cond in in_values(session, P.c.id, ids):
             for r in session.execute(select(P).where(P.c.brand_id == brand_id, cond)):
                 profiles[r.id] = r
-        for pid in ids:
-            profile = profiles[pid]
-            create_delivery_rows(
-                session,
+        rows = [
+            delivery_row(
                 brand_id=brand_id,
                 dedupe_key=f"c:{campaign_id}:{pid}",
                 action=campaign["action"],
-                context={**profile_context(profile, None), "campaign": {"name": campaign["name"]}},
+                context={
+                    **profile_context(profiles[pid], None),
+                    "campaign": {"name": campaign["name"]},
+                },
                 profile_id=pid,
                 not_before=at,
+                now=at,
                 campaign_id=campaign_id,
             )
+            for pid in ids
+        ]
+        for part in range(0, len(rows), 5000):
+            insert_deliveries(session, rows[part : part + 5000])
         session.execute(
             update(CA)
             .where(CA.c.id == campaign_id)
@@ -220,7 +249,10 @@ def send_scheduled(engine: Engine, *, now: datetime | None = None) -> int:
             )
         )
     for row in due:
-        send(engine, brand_id=row.brand_id, campaign_id=row.id, now=at)
+        try:
+            send(engine, brand_id=row.brand_id, campaign_id=row.id, now=at)
+        except Exception:  # one campaign's failure must not hold back the others
+            log.exception("scheduled campaign %s failed", row.id)
     return 0
 
 

@@ -27,9 +27,14 @@ TIMEOUT = 10.0
 
 
 class ProviderError(Exception):
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    """``retryable``: nothing was delivered and trying later can help (refused connection, a
+    5xx or 429 answer). ``ambiguous``: the provider may have the message (a timeout or a
+    dropped connection after it was sent): it must not be sent again automatically."""
+
+    def __init__(self, message: str, *, retryable: bool, ambiguous: bool = False) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable and not ambiguous
+        self.ambiguous = ambiguous
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,29 +64,51 @@ def _email(settings: BrandSettings, out: Outgoing) -> None:
     # Stable per delivery: a receiving system can recognise a message it already has.
     msg["Message-ID"] = make_msgid(idstring=f"delivery-{out.delivery_id}", domain="constintel")
     msg.set_content(out.body)
+    context = ssl.create_default_context()  # smtps and STARTTLS verify the server
     try:
-        cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
-        with cls(url.hostname or "localhost", url.port or 25, timeout=TIMEOUT) as smtp:
+        if url.scheme == "smtps":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                url.hostname or "localhost", url.port or 465, timeout=TIMEOUT, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(url.hostname or "localhost", url.port or 25, timeout=TIMEOUT)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise ProviderError(f"SMTP connect: {exc}", retryable=True) from exc
+    with smtp:
+        try:
             if url.scheme == "smtp+starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
+        except smtplib.SMTPResponseException as exc:
+            raise ProviderError(
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=exc.smtp_code < 500
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ProviderError(f"SMTP: {exc}", retryable=True) from exc
+        try:
             smtp.send_message(msg)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise ProviderError(f"recipient refused: {exc.recipients}", retryable=False) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise ProviderError(
-            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=exc.smtp_code < 500
-        ) from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        raise ProviderError(f"SMTP: {exc}", retryable=True) from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise ProviderError(f"recipient refused: {exc.recipients}", retryable=False) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise ProviderError(
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=exc.smtp_code < 500
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ProviderError(
+                f"SMTP during the send: {exc}", retryable=False, ambiguous=True
+            ) from exc
 
 
 def _http(url: str, *, content: bytes, headers: dict[str, str]) -> None:
     try:
         r = httpx.post(url, content=content, headers=headers, timeout=TIMEOUT)
-    except httpx.HTTPError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise ProviderError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+    except httpx.HTTPError as exc:  # sent, then no (complete) answer
+        raise ProviderError(
+            f"{type(exc).__name__}: {exc}", retryable=False, ambiguous=True
+        ) from exc
     if r.status_code >= 300:
         raise ProviderError(
             f"HTTP {r.status_code}: {r.text[:200]}",

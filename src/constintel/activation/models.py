@@ -96,6 +96,7 @@ class Delivery(Base):
         Index("ix_delivery_due", "status", "not_before"),
         Index("ix_delivery_profile_sent", "customer_profile_id", "sent_at"),
         Index("ix_delivery_campaign", "campaign_id"),
+        Index("ix_delivery_brand_log", "brand_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(

@@ -118,22 +118,27 @@ def validate(
     trigger: dict[str, Any], conditions: list[dict[str, Any]], action: dict[str, Any]
 ) -> None:
     """Refuse a rule that cannot work, naming the field and the reason."""
+    if not isinstance(trigger, dict):
+        raise PayloadError("trigger", 'expected an object, e.g. {"type": "first_order"}')
+    if not isinstance(action, dict):
+        raise PayloadError("action", 'expected an object, e.g. {"channel": "email", ...}')
     kind = trigger.get("type")
     if kind not in TRIGGERS:
         raise PayloadError(
             "trigger.type", f"unknown trigger {kind!r}; one of {', '.join(TRIGGERS)}"
         )
+    # (parameter, lowest, highest) per trigger type
     numeric = {
-        "vip": ("min_order_value",),
-        "cart_abandoned": ("hours",),
-        "churn_risk": ("threshold",),
-        "order_delivered": ("delay_hours",),
+        "vip": (("min_order_value", 0, 10**9),),
+        "cart_abandoned": (("hours", 0.1, 24 * 90),),
+        "churn_risk": (("threshold", 0.01, 0.99),),
+        "order_delivered": (("delay_hours", 0, 24 * 365),),
     }.get(kind, ())
-    for name in numeric:
-        if name in trigger and _number(trigger[name]) is None:
-            raise PayloadError(f"trigger.{name}", "must be a number")
-    if kind == "churn_risk" and not 0 < float(trigger.get("threshold", 0.5)) < 1:
-        raise PayloadError("trigger.threshold", "must lie between 0 and 1")
+    for name, low, high in numeric:
+        if name in trigger:
+            value = _number(trigger[name])
+            if value is None or not value.is_finite() or not low <= value <= high:
+                raise PayloadError(f"trigger.{name}", f"must be a number from {low} to {high}")
     for i, c in enumerate(conditions):
         if not isinstance(c, dict) or "field" not in c or c.get("op") not in OPS:
             raise PayloadError(
@@ -176,8 +181,13 @@ def next_allowed(at: datetime, quiet_hours: str | None, timezone: str) -> dateti
     day = local.date()
     if overnight and clock >= start:
         day = day + timedelta(days=1)
-    resume = datetime.combine(day, end, zone)
-    return resume.astimezone(at.tzinfo)
+    # On a day the clocks go back, the end of quiet hours may exist twice (fold 0 and 1):
+    # the first instant after ``at`` is the one.
+    candidates = [
+        datetime.combine(day, end, zone).replace(fold=fold).astimezone(at.tzinfo) for fold in (0, 1)
+    ]
+    later = [c for c in candidates if c > at]
+    return min(later) if later else max(candidates)
 
 
 # The seed's built-ins, shipped disabled; `constintel automations defaults --enable` switches

@@ -16,6 +16,7 @@ One pass:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -27,16 +28,20 @@ from constintel.brands.models import Brand
 from constintel.brands.settings import BrandSettings
 from constintel.core.clock import utcnow
 from constintel.db.session import transaction
+from constintel.profiles.models import ProfileMerge
 
 from . import channels
 from .channels import Outgoing, ProviderError
 from .models import Consent, Delivery
 from .rules import next_allowed
 
-__all__ = ["MAX_ATTEMPTS", "send_due"]
+__all__ = ["MAX_ATTEMPTS", "activation_step", "send_due"]
+
+log = logging.getLogger(__name__)
 
 D = cast(Table, Delivery.__table__)
 C = cast(Table, Consent.__table__)
+M = cast(Table, ProfileMerge.__table__)
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=5)
 CONSENT_CHANNEL = {"email": "email", "whatsapp": "whatsapp"}
@@ -56,9 +61,29 @@ def _reclaim(session: Session, now: datetime) -> None:
 
 
 def _consent(session: Session, profile_id: str, channel: str) -> str | None:
-    return session.execute(
-        select(C.c.status).where(C.c.customer_profile_id == profile_id, C.c.channel == channel)
-    ).scalar_one_or_none()
+    """The person's consent on the channel, over the profile and every profile merged into
+    it (an unsubscribe given before a merge still holds after it); the strictest wins."""
+    ids, frontier = {profile_id}, {profile_id}
+    while frontier:
+        frontier = (
+            set(
+                session.execute(
+                    select(M.c.merged_id).where(
+                        M.c.survivor_id.in_(frontier), M.c.undone_at.is_(None)
+                    )
+                ).scalars()
+            )
+            - ids
+        )
+        ids |= frontier
+    found = set(
+        session.execute(
+            select(C.c.status).where(C.c.customer_profile_id.in_(ids), C.c.channel == channel)
+        ).scalars()
+    )
+    if "unsubscribed" in found:
+        return "unsubscribed"
+    return "opted_in" if "opted_in" in found else None
 
 
 def _sent_recently(session: Session, profile_id: str, now: datetime) -> int:
@@ -158,6 +183,13 @@ def send_due(
         try:
             sender(settings, out)
         except ProviderError as exc:
+            if exc.ambiguous:
+                _finish(
+                    engine,
+                    out.delivery_id,
+                    {"status": "unknown", "reason": f"{exc}; not resent, it may have arrived"},
+                )
+                continue
             with transaction(engine) as session:
                 attempts = session.execute(
                     select(D.c.attempts).where(D.c.id == out.delivery_id)
@@ -181,6 +213,13 @@ def send_due(
                     {"status": "failed", "sent_at": None, "reason": f"attempt {attempts}: {exc}"},
                 )
             continue
+        except Exception as exc:  # this delivery fails; the others of the pass go on
+            _finish(
+                engine,
+                out.delivery_id,
+                {"status": "failed", "sent_at": None, "reason": f"{type(exc).__name__}: {exc}"},
+            )
+            continue
         _finish(engine, out.delivery_id, {"status": "sent", "sent_at": at, "reason": None})
         sent += 1
     return sent
@@ -192,6 +231,9 @@ def activation_step(engine: Engine, *, now: datetime | None = None) -> int:
     from .automations import scan_carts
     from .campaigns import send_scheduled
 
-    scan_carts(engine, now=now)
-    send_scheduled(engine, now=now)
+    for step in (scan_carts, send_scheduled):
+        try:
+            step(engine, now=now)
+        except Exception:  # the sender below must run whatever happened above
+            log.exception("activation: %s failed", step.__name__)
     return send_due(engine, now=now)

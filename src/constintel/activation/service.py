@@ -120,13 +120,16 @@ def import_automations(session: Session, brand_id: str, specs: Any) -> list[str]
         if not isinstance(spec, dict):
             raise PayloadError(f"[{i}]", "expected an object")
         try:
+            conditions = spec.get("conditions") or []
+            if not isinstance(conditions, list):
+                raise PayloadError("conditions", "expected a list")
             save_automation(
                 session,
                 brand_id=brand_id,
                 name=str(spec.get("name", "")),
-                trigger=dict(spec.get("trigger") or {}),
-                action=dict(spec.get("action") or {}),
-                conditions=list(spec.get("conditions") or []),
+                trigger=spec.get("trigger") or {},
+                action=spec.get("action") or {},
+                conditions=conditions,
                 enabled=bool(spec.get("enabled", True)),
             )
         except PayloadError as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 __all__ = [
     "DEFAULT_MAX_EMAILS_PER_PHONE",
@@ -62,6 +63,14 @@ class BrandSettings(BaseModel):
     whatsapp_phone_number_id: str | None = None
     # Signs outgoing webhooks (X-ConstIntel-Signature: v1=hex HMAC-SHA256 of timestamp.body).
     webhook_secret: str | None = None
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            for part in value.split("-"):
+                time.fromisoformat(part)  # a ValueError names the bad time
+        return value
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> BrandSettings:

@@ -178,13 +178,16 @@ def automations_import(
 @deliveries_app.command("list")
 def deliveries_list(
     status: Annotated[
-        str | None, typer.Option(help="pending, deferred, sent, skipped, failed, unknown.")
+        str | None, typer.Option(help="pending, deferred, sending, sent, skipped, failed, unknown.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     brand: BrandOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The delivery log, newest first: what was sent to whom, or why not."""
+    statuses = ("pending", "deferred", "sending", "sent", "skipped", "failed", "unknown")
+    if status is not None and status not in statuses:
+        raise fail(f"--status: one of {', '.join(statuses)}", 2)
     with session_for(brand) as (session, b):
         rows = activation.list_deliveries(session, brand_id=b.id, status=status, limit=limit)
     if as_json:

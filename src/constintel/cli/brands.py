@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
+import orjson
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy import select
 
 from constintel.brands import credentials
 from constintel.brands import service as brands
 from constintel.brands.models import Brand
+from constintel.brands.settings import BrandSettings
 from constintel.core.errors import ConstIntelError
 from constintel.db.session import transaction
 
@@ -115,3 +118,66 @@ def brands_set_secret(
         raise fail(str(exc)) from exc
     console.print(f"{source} secret for {row.name}: [bold]{stored.secret}[/]")
     console.print(f"the previous secret keeps verifying for {grace_minutes} minutes")
+
+
+SECRET_SETTINGS = ("smtp_url", "whatsapp_token", "webhook_secret")
+
+
+@brands_app.command("settings")
+def brands_settings(
+    brand: Annotated[str, typer.Argument(help="Brand name or id.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="KEY=VALUE, repeatable, e.g. --set quiet_hours=21:00-08:00 "
+            "--set smtp_url=smtp://user:pass@mail:587 --set frequency_cap_per_day=1 "
+            "(an empty VALUE resets the key to its default).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the brand's settings (secrets masked), or change some: every value is validated
+    before anything is saved."""
+    try:
+        with transaction(state.app().engine) as session:
+            row = brands.get(session, ref=brand)
+            current = dict(row.settings or {})
+            for item in set_ or []:
+                key, sep, value = item.partition("=")
+                if not sep or key not in BrandSettings.model_fields:
+                    known = ", ".join(BrandSettings.model_fields)
+                    raise fail(f"--set {item!r}: expected KEY=VALUE with KEY one of {known}", 2)
+                if value == "":
+                    current.pop(key, None)
+                else:
+                    current[key] = _parse_setting(value)
+            try:
+                checked = BrandSettings.model_validate(current)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise fail(f"{where}: {first['msg']}", 2) from exc
+            if set_:
+                row.settings = checked.model_dump(exclude_defaults=True)
+    except ConstIntelError as exc:
+        raise fail(str(exc)) from exc
+    shown = {
+        k: ("***" if k in SECRET_SETTINGS and v else v) for k, v in checked.model_dump().items()
+    }
+    if as_json:
+        print_json(shown)
+        return
+    table = Table("setting", "value", title=f"Settings of {row.name}")
+    for k, v in shown.items():
+        table.add_row(k, "-" if v is None else str(v))
+    console.print(table)
+
+
+def _parse_setting(value: str) -> object:
+    """Numbers, booleans, JSON lists/objects as such; anything else as text."""
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+    return parsed if not isinstance(parsed, str) else value

@@ -350,6 +350,11 @@ def _announcements(history: list[dict[str, Any]], now: datetime) -> list[dict[st
     return out
 
 
+def _moved(change: dict[str, Any]) -> bool:
+    old, new = change["changes"].get("churn_risk", [None, None])
+    return old is not None and new is not None and abs(float(new) - float(old)) >= 0.01
+
+
 def _hold_predictions(session: Session, brand_id: str, *, exclusive: bool) -> None:
     """PostgreSQL: rescorers of a brand share this lock, a refit holds it alone, so a refit
     (which replaces every row) never interleaves with rescoring (which upserts some)."""
@@ -462,7 +467,7 @@ def refit(
             ],
         )
         model = Model(version, status, reason, fitted)
-        old = _existing(session, None, brand_id, fields=REFIT_HISTORY_FIELDS)
+        old = _existing(session, None, brand_id, fields=ANNOUNCED)
         session.execute(delete(PP).where(PP.c.brand_id == brand_id))
         total, changed = len(ids), 0
         chunk = 50_000
@@ -471,23 +476,22 @@ def refit(
                 *(getattr(customers, f)[start : start + chunk] for f in Customers.__slots__)
             )
             rows = _rows(brand_id, currency, model, ids[start : start + chunk], part, day, now)
-            history = [
-                c
-                for r in rows
-                if (
-                    c := _changes(
-                        old.get(r["customer_profile_id"]),
-                        r,
-                        "refit",
-                        now,
-                        fields=REFIT_HISTORY_FIELDS,
-                    )
-                )
-            ]
+            history, moved = [], []
+            for r in rows:
+                before = old.get(r["customer_profile_id"])
+                if c := _changes(before, r, "refit", now, fields=REFIT_HISTORY_FIELDS):
+                    history.append(c)
+                # Downstream hears of label changes and of churn risk moving by 0.01 or more
+                # (an automation may wait for it to cross its threshold); a first prediction
+                # is no change (a brand's first fit would otherwise flood the streams).
+                a = _changes(before, r, "refit", now, fields=ANNOUNCED)
+                real = a is not None and (set(a["changes"]) - {"churn_risk"} or _moved(a))
+                if before is not None and a is not None and real:
+                    moved.append(a)
             changed += len(history)
             insert_rows(session, PP, rows)
             insert_rows(session, PC, history)
-            outbox.write(session, _announcements(history, now))
+            outbox.write(session, _announcements(moved, now))
             report("scoring profiles", min(start + chunk, total), total)
         return RefitResult(brand_id, version, status, reason, total, changed, fitted)
 

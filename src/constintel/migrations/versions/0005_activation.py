@@ -148,6 +148,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.create_index("ix_delivery_campaign", ["campaign_id"], unique=False)
+        batch_op.create_index("ix_delivery_brand_log", ["brand_id", "id"], unique=False)
         batch_op.create_index("ix_delivery_due", ["status", "not_before"], unique=False)
         batch_op.create_index(
             "ix_delivery_profile_sent", ["customer_profile_id", "sent_at"], unique=False
@@ -271,6 +272,7 @@ def downgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_profile_sent")
         batch_op.drop_index("ix_delivery_due")
+        batch_op.drop_index("ix_delivery_brand_log")
         batch_op.drop_index("ix_delivery_campaign")
 
     op.drop_table("delivery")
