@@ -268,7 +268,7 @@ def test_health_and_readiness(tenant: Tenant) -> None:
     assert tenant.client.get("/healthz").json() == {"status": "ok"}
     ready = tenant.client.get("/readyz").json()
     assert ready["status"] == "ready"
-    assert ready["schema_revision"] == "0005"
+    assert ready["schema_revision"] == "0006"
 
 
 def test_metrics_count_deliveries_and_backlogs(tenant: Tenant) -> None:

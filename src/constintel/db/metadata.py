@@ -6,6 +6,7 @@ from constintel.activation import models as _activation
 from constintel.brands import credentials as _credentials
 from constintel.brands import models as _brands
 from constintel.bulk import models as _bulk
+from constintel.dashboard import models as _dashboard
 from constintel.db.base import Base
 from constintel.identity import models as _identity
 from constintel.ingest import models as _ingest
@@ -23,6 +24,7 @@ _ = (
     _activation,
     _brands,
     _bulk,
+    _dashboard,
     _credentials,
     _handlers,
     _identity,

@@ -5,13 +5,18 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from constintel import __version__
 from constintel.bootstrap import App, bootstrap
+from constintel.dashboard import routes as dashboard
 from constintel.web import activation_api, api, health, metrics, problems, webhooks
 from constintel.web.runtime import Runtime
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 __all__ = ["create_app"]
 
@@ -58,4 +63,6 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(webhooks.router)
     web.include_router(api.router)
     web.include_router(activation_api.router)
+    web.include_router(dashboard.router)
+    web.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     return web

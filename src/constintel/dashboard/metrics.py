@@ -1,0 +1,156 @@
+"""The overview's numbers, from the orders and profiles (pure arithmetic over query rows).
+
+Days are the brand's calendar days (its timezone). Revenue is the orders' ``net`` (total
+minus refunds, 0 when cancelled or test), the same figure lifetime value sums, so the
+dashboard agrees with the profiles to the cent.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from constintel.orders.models import CustomerOrder
+from constintel.predictions.models import ProfilePrediction
+from constintel.profiles.models import CustomerProfile
+
+__all__ = ["Overview", "bucket_of", "overview"]
+
+O = cast(Table, CustomerOrder.__table__)  # noqa: E741
+P = cast(Table, CustomerProfile.__table__)
+PP = cast(Table, ProfilePrediction.__table__)
+ZERO = Decimal("0")
+
+
+def bucket_of(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+@dataclass
+class Overview:
+    start: date
+    end: date
+    granularity: str
+    currency: str
+    revenue: Decimal = ZERO
+    orders: int = 0
+    customers: int = 0
+    new_customers: int = 0
+    returning_customers: int = 0
+    series: list[tuple[date, Decimal, int]] = field(default_factory=list)
+    channels: dict[str, Decimal] = field(default_factory=dict)
+    lifecycles: dict[str, int] = field(default_factory=dict)
+    repeat_rate: float = 0.0
+    top: list[Any] = field(default_factory=list)
+    ltv_histogram: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def average_order_value(self) -> Decimal:
+        if not self.orders:
+            return ZERO
+        return (self.revenue / self.orders).quantize(Decimal("0.01"))
+
+
+def overview(
+    session: Session,
+    *,
+    brand_id: str,
+    currency: str,
+    timezone: str,
+    start: date,
+    end: date,
+    granularity: str = "day",
+) -> Overview:
+    """Revenue and orders per day/week/month over [start, end] (brand days), new vs returning
+    customers in the range, channel and lifecycle mix, repeat-purchase rate, top customers."""
+    zone = ZoneInfo(timezone)
+    lo = datetime.combine(start, time(0), zone).astimezone(UTC)
+    hi = datetime.combine(end + timedelta(days=1), time(0), zone).astimezone(UTC)
+    out = Overview(start, end, granularity, currency)
+    per: dict[date, list[Any]] = {}
+    buyers: set[str] = set()
+    channels: dict[str, Decimal] = {}
+    rows = session.execute(
+        select(O.c.placed_at, O.c.net, O.c.customer_profile_id, O.c.channel).where(
+            O.c.brand_id == brand_id,
+            O.c.counted.is_(True),
+            O.c.placed_at >= lo,
+            O.c.placed_at < hi,
+        )
+    )
+    for placed_at, net, profile_id, channel in rows:
+        bucket = bucket_of(placed_at.astimezone(zone).date(), granularity)
+        entry = per.setdefault(bucket, [ZERO, 0])
+        entry[0] += net
+        entry[1] += 1
+        out.revenue += net
+        out.orders += 1
+        channels[channel] = channels.get(channel, ZERO) + net
+        if profile_id:
+            buyers.add(profile_id)
+    day = bucket_of(start, granularity)
+    while day <= end:  # every bucket, the empty ones too
+        value, count = per.get(day, [ZERO, 0])
+        out.series.append((day, value, count))
+        day = (
+            day + timedelta(days=1)
+            if granularity == "day"
+            else day + timedelta(days=7)
+            if granularity == "week"
+            else (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        )
+    out.channels = dict(sorted(channels.items()))
+    out.customers = len(buyers)
+    if buyers:
+        firsts = session.execute(
+            select(P.c.id, P.c.first_order_at).where(
+                P.c.brand_id == brand_id, P.c.id.in_(sorted(buyers))
+            )
+        )
+        for _, first in firsts:
+            if first is not None and lo <= first < hi:
+                out.new_customers += 1
+        out.returning_customers = out.customers - out.new_customers
+    active = (P.c.brand_id == brand_id) & (P.c.status == "active") & (P.c.total_orders > 0)
+    total, repeat = session.execute(
+        select(func.count(), func.count().filter(P.c.total_orders >= 2)).where(active)
+    ).one()
+    out.repeat_rate = (repeat / total) if total else 0.0
+    out.lifecycles = dict(
+        Counter(
+            dict(
+                session.execute(
+                    select(PP.c.lifecycle, func.count())
+                    .where(PP.c.brand_id == brand_id, PP.c.lifecycle.is_not(None))
+                    .group_by(PP.c.lifecycle)
+                ).all()
+            )
+        ).most_common()
+    )
+    out.top = list(
+        session.execute(
+            select(P.c.id, P.c.identifiers, P.c.lifetime_value, P.c.total_orders)
+            .where(active)
+            .order_by(P.c.lifetime_value.desc(), P.c.id)
+            .limit(10)
+        )
+    )
+    edges = [Decimal(v) for v in ("0", "50", "100", "250", "500", "1000", "2500")]
+    counts = [0] * len(edges)
+    for (ltv,) in session.execute(select(P.c.lifetime_value).where(active)):
+        i = max(k for k, e in enumerate(edges) if ltv >= e) if ltv >= 0 else 0
+        counts[i] += 1
+    labels = [f"{edges[i]} to {edges[i + 1]}" for i in range(len(edges) - 1)] + [f"{edges[-1]}+"]
+    out.ltv_histogram = list(zip(labels, counts, strict=True))
+    return out

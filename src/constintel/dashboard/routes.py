@@ -1,0 +1,368 @@
+"""``/dashboard``: login, overview, customers (search, filters, CSV), a customer's page, and
+the merge review queue. Server-rendered (Jinja2); charts by Chart.js (vendored, MIT)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Table, delete, select
+from sqlalchemy.orm import Session
+from starlette.templating import Jinja2Templates
+
+from constintel.activation import intents as intent
+from constintel.activation import service as activation
+from constintel.brands import credentials
+from constintel.brands.models import Brand
+from constintel.core.clock import utcnow
+from constintel.core.errors import ConflictError, ConstIntelError, NotFoundError
+from constintel.db.session import transaction
+from constintel.ingest import repository as events_repo
+from constintel.orders import repository as orders_repo
+from constintel.predictions import service as predictions
+from constintel.predictions.segments import LIFECYCLES
+from constintel.profiles import repository as profiles_repo
+from constintel.profiles import service as profiles
+from constintel.profiles.models import CustomerProfile
+from constintel.web.deps import runtime
+
+from .metrics import overview
+from .models import DashboardSession
+
+__all__ = ["router", "templates"]
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+templates = Jinja2Templates(
+    directory=str(Path(__file__).resolve().parent.parent / "web" / "templates")
+)
+COOKIE = "ci_dashboard"
+SESSION_HOURS = 12
+S = cast(Table, DashboardSession.__table__)
+P = cast(Table, CustomerProfile.__table__)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _engine(request: Request) -> Any:
+    return runtime(request).app.engine
+
+
+def _brand(request: Request, session: Session) -> Brand | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    row = session.execute(
+        select(S.c.brand_id, S.c.expires_at).where(S.c.token_hash == _hash(token))
+    ).one_or_none()
+    if row is None or row.expires_at < utcnow():
+        return None
+    return session.get(Brand, row.brand_id)
+
+
+def _login_redirect() -> RedirectResponse:
+    return RedirectResponse("/dashboard/login", status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body).items()}
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return templates.TemplateResponse(request, "dashboard/login.html", {"error": None})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    key = form.get("api_key", "").strip()
+    with transaction(_engine(request)) as session:
+        brand = credentials.brand_for_key(session, key) if key else None
+        if brand is None:
+            return templates.TemplateResponse(
+                request,
+                "dashboard/login.html",
+                {"error": "That API key is not valid."},
+                status_code=401,
+            )
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        session.execute(
+            S.insert().values(
+                token_hash=_hash(token),
+                brand_id=brand.id,
+                created_at=now,
+                expires_at=now + timedelta(hours=SESSION_HOURS),
+            )
+        )
+    response = RedirectResponse("/dashboard/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/dashboard",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        with transaction(_engine(request)) as session:
+            session.execute(delete(S).where(S.c.token_hash == _hash(token)))
+    response = _login_redirect()
+    response.delete_cookie(COOKIE, path="/dashboard")
+    return response
+
+
+def _day(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(request: Request) -> Response:
+    q = request.query_params
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        today = utcnow().date()
+        end = _day(q.get("to"), today)
+        start = _day(q.get("from"), end - timedelta(days=29))
+        if start > end:
+            start, end = end, start
+        by = q.get("by") or "day"
+        granularity = by if by in ("day", "week", "month") else "day"
+        data = overview(
+            session,
+            brand_id=brand.id,
+            currency=brand.currency,
+            timezone=brand.timezone,
+            start=start,
+            end=end,
+            granularity=granularity,
+        )
+    return templates.TemplateResponse(
+        request, "dashboard/overview.html", {"brand": brand, "o": data, "page": "overview"}
+    )
+
+
+def _search(session: Session, brand: Brand, q: str) -> list[Any]:
+    kinds = (
+        ["email"]
+        if "@" in q
+        else ["phone", "loyalty_id"]
+        if any(c.isdigit() for c in q)
+        else ["loyalty_id"]
+    )
+    for kind in kinds:
+        try:
+            row = profiles.find_by_identifier(session, brand=brand, kind=kind, value=q)
+        except (NotFoundError, ConstIntelError):
+            continue
+        if row.status == "active":
+            return [row]
+    return []
+
+
+def _customers(session: Session, brand: Brand, params: Any, limit: int) -> list[Any]:
+    q = (params.get("q") or "").strip()
+    if q:
+        return _search(session, brand, q)
+    lifecycle = params.get("lifecycle")
+    sort = (
+        params.get("sort")
+        if params.get("sort") in ("lifetime_value", "last_order_at")
+        else "lifetime_value"
+    )
+    join: Any = None
+    where: list[Any] = []
+    if lifecycle in LIFECYCLES:
+        join, where = predictions.segment_filter(lifecycle=lifecycle, rfm_segment=None)
+    return profiles_repo.list_page(
+        session, brand_id=brand.id, sort=sort, limit=limit, offset=0, join=join, where=where
+    )
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers_page(request: Request) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        rows = _customers(session, brand, request.query_params, 100)
+        found = predictions.predictions_for(session, [r.id for r in rows])
+    return templates.TemplateResponse(
+        request,
+        "dashboard/customers.html",
+        {
+            "brand": brand,
+            "rows": rows,
+            "predictions": found,
+            "lifecycles": LIFECYCLES,
+            "params": request.query_params,
+            "page": "customers",
+        },
+    )
+
+
+@router.get("/customers.csv")
+def customers_csv(request: Request) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        rows = _customers(session, brand, request.query_params, 100_000)
+        found = predictions.predictions_for(session, [r.id for r in rows])
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(
+        [
+            "id",
+            "email",
+            "phone",
+            "lifetime_value",
+            "currency",
+            "total_orders",
+            "last_order_at",
+            "lifecycle",
+            "churn_risk",
+            "predicted_ltv",
+        ]
+    )
+    for r in rows:
+        ids = r.identifiers or {}
+        p = found.get(r.id) or {}
+        out.writerow(
+            [
+                r.id,
+                ids.get("email", ""),
+                ids.get("phone", ""),
+                str(r.lifetime_value),
+                brand.currency,
+                r.total_orders,
+                r.last_order_at.isoformat() if r.last_order_at else "",
+                p.get("lifecycle") or "",
+                "" if p.get("churn_risk") is None else p["churn_risk"],
+                "" if p.get("predicted_ltv") is None else str(p["predicted_ltv"]),
+            ]
+        )
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
+    )
+
+
+@router.get("/customers/{profile_id}", response_class=HTMLResponse)
+def customer_page(request: Request, profile_id: str) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        try:
+            row = profiles.get(session, brand=brand, profile_id=profile_id[:36])
+        except NotFoundError:
+            return templates.TemplateResponse(
+                request,
+                "dashboard/missing.html",
+                {"brand": brand, "page": "customers"},
+                status_code=404,
+            )
+        view = profiles.read(session, brand=brand, row=row)
+        contact = view.identifiers.get("email") or view.identifiers.get("phone") or []
+        ctx = {
+            "title": contact[0].value if contact else view.id,
+            "brand": brand,
+            "page": "customers",
+            "p": view,
+            "prediction": predictions.prediction_of(session, row.id),
+            "history": predictions.history_of(session, row.id, limit=20),
+            "events": events_repo.page_for_profile(
+                session, brand_id=brand.id, profile_id=row.id, limit=200, offset=0
+            ),
+            "orders": orders_repo.page_for_profile(
+                session, brand_id=brand.id, profile_id=row.id, limit=200, offset=0
+            ),
+            "journey": activation.journey_of(session, row.id),
+            "intents": intent.top_intents(session, brand_id=brand.id, profile_id=row.id, limit=10),
+            "deliveries": activation.list_deliveries(
+                session, brand_id=brand.id, profile_id=row.id, limit=20
+            ),
+        }
+    return templates.TemplateResponse(request, "dashboard/customer.html", ctx)
+
+
+@router.post("/customers/{profile_id}/unmerge")
+def unmerge(request: Request, profile_id: str) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        try:
+            restored, _ = profiles.unmerge(
+                session, brand=brand, merged_id=profile_id[:36], actor="dashboard"
+            )
+        except (NotFoundError, ConflictError):
+            return RedirectResponse("/dashboard/customers", status_code=303)
+    return RedirectResponse(f"/dashboard/customers/{restored}", status_code=303)
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(request: Request) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        items = []
+        for req in profiles.list_requests(session, brand=brand, status="pending"):
+            candidates = []
+            for pid in req.profile_ids:
+                try:
+                    live = profiles.get(session, brand=brand, profile_id=pid)
+                except NotFoundError:
+                    continue
+                candidates.append(profiles.read(session, brand=brand, row=live))
+            items.append({"request": req, "candidates": candidates})
+    return templates.TemplateResponse(
+        request, "dashboard/review.html", {"brand": brand, "items": items, "page": "review"}
+    )
+
+
+@router.post("/review/{request_id}/{decision}")
+def decide(request: Request, request_id: str, decision: str) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        try:
+            if decision == "approve":
+                survivor = profiles.approve_request(
+                    session, brand=brand, request_id=request_id[:36], actor="dashboard"
+                )
+                return RedirectResponse(f"/dashboard/customers/{survivor}", status_code=303)
+            if decision == "reject":
+                profiles.reject_request(
+                    session, brand=brand, request_id=request_id[:36], actor="dashboard"
+                )
+        except (NotFoundError, ConflictError):
+            pass
+    return RedirectResponse("/dashboard/review", status_code=303)

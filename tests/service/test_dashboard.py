@@ -1,0 +1,180 @@
+"""The dashboard through the live service: login, overview numbers checked against an
+independent sum of the orders (to the cent, per brand day), search by a differently formatted
+phone, the customer page, a merge approved from the review queue, and the CSV export.
+(Browser tests with Chromium and an accessibility check are still to come.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from service.live import Tenant
+
+OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def browser(tenant: Tenant) -> httpx.Client:
+    client = httpx.Client(base_url=tenant.live.url, follow_redirects=False, timeout=10)
+    OPEN.append(client)
+    return client
+
+
+def login(tenant: Tenant) -> httpx.Client:
+    client = browser(tenant)
+    r = client.post("/dashboard/login", data={"api_key": tenant.key})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/dashboard/"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    return client
+
+
+def kpi(html: str, name: str) -> str:
+    found = re.search(rf'id="kpi-{name}">([^<]*)<', html)
+    assert found, name
+    return found.group(1)
+
+
+def test_login_is_required_and_a_wrong_key_is_refused(tenant: Tenant) -> None:
+    anonymous = browser(tenant)
+    for path in (
+        "/dashboard/",
+        "/dashboard/customers",
+        "/dashboard/review",
+        "/dashboard/customers.csv",
+    ):
+        r = anonymous.get(path)
+        assert (r.status_code, r.headers["location"]) == (303, "/dashboard/login"), path
+    bad = anonymous.post("/dashboard/login", data={"api_key": "ci_wrong"})
+    assert bad.status_code == 401
+    assert "not valid" in bad.text
+    client = login(tenant)
+    assert client.get("/dashboard/").status_code == 200
+    client.post("/dashboard/logout")
+    assert client.get("/dashboard/").status_code == 303
+
+
+def test_overview_numbers_equal_the_orders_to_the_cent(tenant: Tenant) -> None:
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    orders: list[dict[str, Any]] = []
+    for k in range(24):
+        when = today - timedelta(days=k % 6, hours=k)
+        orders.append(
+            {
+                "event_type": "purchase",
+                "email": f"p{k % 7}@example.com",
+                "occurred_at": when.isoformat(),
+                "order": {"order_id": f"o{k}", "total": f"{10 + k * 3.37:.2f}"},
+            }
+        )
+    # One customer who bought long before the range: a returning customer in it.
+    orders.append(
+        {
+            "event_type": "purchase",
+            "email": "p0@example.com",
+            "occurred_at": (today - timedelta(days=90)).isoformat(),
+            "order": {"order_id": "old", "total": "5.00"},
+        }
+    )
+    assert tenant.api("POST", "/events", json=orders).json()["imported"] == len(orders)
+    start = (today - timedelta(days=6)).date()
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    in_range = [o for o in orders if o["order"]["order_id"] != "old"]
+    for o in in_range:
+        expected[o["occurred_at"][:10]] += Decimal(o["order"]["total"])
+    client = login(tenant)
+    html = client.get(
+        "/dashboard/", params={"from": start.isoformat(), "to": today.date().isoformat()}
+    ).text
+    total = sum(expected.values(), Decimal("0"))
+    assert kpi(html, "revenue") == f"{total} USD"
+    assert kpi(html, "orders") == str(len(in_range))
+    assert kpi(html, "aov") == f"{(total / len(in_range)).quantize(Decimal('0.01'))} USD"
+    assert (kpi(html, "new"), kpi(html, "returning")) == ("6", "1")  # p0 bought before
+    rows = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td class=\"num\">([^<]*)</td>", html)
+    shown = {day: Decimal(value) for day, value in rows}
+    assert {d: v for d, v in shown.items() if v} == dict(expected)
+    assert len(shown) == 7  # every day of the range, empty ones too
+
+
+def test_search_customer_page_review_and_csv(tenant: Tenant) -> None:
+    people = [
+        {
+            "event_type": "purchase",
+            "email": "a@example.com",
+            "occurred_at": "2024-01-01T00:00:00Z",
+            "order": {"order_id": "o1", "total": "10.00"},
+        },
+        {
+            "event_type": "purchase",
+            "phone": "+12025550143",
+            "occurred_at": "2024-01-02T00:00:00Z",
+            "order": {"order_id": "o2", "total": "20.00"},
+        },
+        {
+            "event_type": "purchase",
+            "loyalty_id": "L-1",
+            "occurred_at": "2024-01-03T00:00:00Z",
+            "order": {"order_id": "o3", "total": "30.00"},
+        },
+        {
+            "event_type": "purchase",
+            "cookie_id": "c-1",
+            "occurred_at": "2024-01-04T00:00:00Z",
+            "order": {"order_id": "o4", "total": "40.00"},
+        },
+    ]
+    for person in people:
+        tenant.api("POST", "/events", json=person)
+    client = login(tenant)
+    found = client.get("/dashboard/customers", params={"q": "(202) 555-0143"}).text
+    (pid,) = re.findall(r'href="/dashboard/customers/([0-9a-f-]{36})"', found)
+    page = client.get(f"/dashboard/customers/{pid}").text
+    assert 'id="ltv">20.00 USD<' in page
+    everyone = {
+        "event_type": "cart_add",
+        "email": "a@example.com",
+        "phone": "+12025550143",
+        "loyalty_id": "L-1",
+        "cookie_id": "c-1",
+    }
+    assert tenant.api("POST", "/events", json=everyone).json()["reviews"] == 1
+    queue = client.get("/dashboard/review").text
+    (request_id,) = re.findall(r'action="/dashboard/review/([0-9a-f-]{36})/approve"', queue)
+    approved = client.post(f"/dashboard/review/{request_id}/approve")
+    assert approved.status_code == 303
+    merged = client.get(approved.headers["location"]).text
+    assert 'id="ltv">100.00 USD<' in merged
+    assert 'id="orders">4<' in merged
+    assert "Nothing waits for review." in client.get("/dashboard/review").text
+    exported = client.get("/dashboard/customers.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(r["lifetime_value"], r["total_orders"]) for r in rows] == [("100.00", "4")]
+    assert (
+        client.get("/dashboard/customers/00000000-0000-0000-0000-000000000000").status_code == 404
+    )
+
+
+def test_another_brands_customer_is_not_shown(tenant: Tenant, other: Tenant) -> None:
+    (pid,) = tenant.api(
+        "POST", "/events", json={"event_type": "page_view", "email": "x@example.com"}
+    ).json()["profile_ids"]
+    assert login(other).get(f"/dashboard/customers/{pid}").status_code == 404
