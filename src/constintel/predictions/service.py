@@ -252,7 +252,7 @@ def _changes(
     diff = {
         f: [_jsonable(old.get(f) if old else None), _jsonable(new[f])]
         for f in fields
-        if old is None or old.get(f) != new[f]
+        if ((old.get(f) != new[f]) if old is not None else (new[f] is not None))
     }
     if not diff:
         return None
