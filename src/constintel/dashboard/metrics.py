@@ -79,26 +79,52 @@ def overview(
     hi = datetime.combine(end + timedelta(days=1), time(0), zone).astimezone(UTC)
     out = Overview(start, end, granularity, currency)
     per: dict[date, list[Any]] = {}
-    buyers: set[str] = set()
     channels: dict[str, Decimal] = {}
-    rows = session.execute(
-        select(O.c.placed_at, O.c.net, O.c.customer_profile_id, O.c.channel).where(
-            O.c.brand_id == brand_id,
-            O.c.counted.is_(True),
-            O.c.placed_at >= lo,
-            O.c.placed_at < hi,
-        )
+    in_range = (
+        (O.c.brand_id == brand_id)
+        & O.c.counted.is_(True)
+        & (O.c.placed_at >= lo)
+        & (O.c.placed_at < hi)
     )
-    for placed_at, net, profile_id, channel in rows:
-        bucket = bucket_of(placed_at.astimezone(zone).date(), granularity)
-        entry = per.setdefault(bucket, [ZERO, 0])
-        entry[0] += net
-        entry[1] += 1
-        out.revenue += net
-        out.orders += 1
-        channels[channel] = channels.get(channel, ZERO) + net
-        if profile_id:
-            buyers.add(profile_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Aggregated in the database: one row per brand day, per channel.
+        local_day = func.date(func.timezone(timezone, O.c.placed_at)).label("d")
+        for d, value, count in session.execute(
+            select(local_day, func.sum(O.c.net), func.count()).where(in_range).group_by(local_day)
+        ):
+            entry = per.setdefault(bucket_of(d, granularity), [ZERO, 0])
+            entry[0] += value
+            entry[1] += count
+        for channel, value in session.execute(
+            select(O.c.channel, func.sum(O.c.net)).where(in_range).group_by(O.c.channel)
+        ):
+            channels[channel] = value
+        out.customers = int(
+            session.execute(
+                select(func.count(func.distinct(O.c.customer_profile_id))).where(
+                    in_range, O.c.customer_profile_id.is_not(None)
+                )
+            ).scalar_one()
+        )
+    else:
+        # SQLite has no time zones: the rows come back and are counted here.
+        buyers: set[str] = set()
+        rows = session.execute(
+            select(O.c.placed_at, O.c.net, O.c.customer_profile_id, O.c.channel).where(in_range)
+        )
+        for placed_at, net, profile_id, channel in rows:
+            entry = per.setdefault(
+                bucket_of(placed_at.astimezone(zone).date(), granularity), [ZERO, 0]
+            )
+            entry[0] += net
+            entry[1] += 1
+            channels[channel] = channels.get(channel, ZERO) + net
+            if profile_id:
+                buyers.add(profile_id)
+        out.customers = len(buyers)
+    for value, count in per.values():
+        out.revenue += value
+        out.orders += count
     day = bucket_of(start, granularity)
     while day <= end:  # every bucket, the empty ones too
         value, count = per.get(day, [ZERO, 0])
@@ -111,17 +137,18 @@ def overview(
             else (day.replace(day=28) + timedelta(days=4)).replace(day=1)
         )
     out.channels = dict(sorted(channels.items()))
-    out.customers = len(buyers)
-    if buyers:
-        firsts = session.execute(
-            select(P.c.id, P.c.first_order_at).where(
-                P.c.brand_id == brand_id, P.c.id.in_(sorted(buyers))
+    # New: the customer's first order falls in the range; returning: ordered in it, and before.
+    out.new_customers = int(
+        session.execute(
+            select(func.count()).where(
+                P.c.brand_id == brand_id,
+                P.c.status == "active",
+                P.c.first_order_at >= lo,
+                P.c.first_order_at < hi,
             )
-        )
-        for _, first in firsts:
-            if first is not None and lo <= first < hi:
-                out.new_customers += 1
-        out.returning_customers = out.customers - out.new_customers
+        ).scalar_one()
+    )
+    out.returning_customers = out.customers - out.new_customers
     active = (P.c.brand_id == brand_id) & (P.c.status == "active") & (P.c.total_orders > 0)
     total, repeat = session.execute(
         select(func.count(), func.count().filter(P.c.total_orders >= 2)).where(active)
@@ -147,10 +174,20 @@ def overview(
         )
     )
     edges = [Decimal(v) for v in ("0", "50", "100", "250", "500", "1000", "2500")]
-    counts = [0] * len(edges)
-    for (ltv,) in session.execute(select(P.c.lifetime_value).where(active)):
-        i = max(k for k, e in enumerate(edges) if ltv >= e) if ltv >= 0 else 0
-        counts[i] += 1
+    uppers = [*edges[1:], None]
+    counts_row = session.execute(
+        select(
+            *(
+                func.count().filter(
+                    P.c.lifetime_value >= low
+                    if high is None
+                    else P.c.lifetime_value.between(low, high - Decimal("0.0001"))
+                )
+                for low, high in zip(edges, uppers, strict=True)
+            )
+        ).where(active)
+    ).one()
+    counts = [int(c) for c in counts_row]
     labels = [f"{edges[i]} to {edges[i + 1]}" for i in range(len(edges) - 1)] + [f"{edges[-1]}+"]
     out.ltv_histogram = list(zip(labels, counts, strict=True))
     return out
