@@ -87,25 +87,23 @@ def overview(
         & (O.c.placed_at < hi)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # Aggregated in the database: one row per brand day, per channel.
+        # One pass over the range's orders, grouped in the database by brand day, channel and
+        # customer; the few thousand groups are summed up here.
         local_day = func.date(func.timezone(timezone, O.c.placed_at)).label("d")
-        for d, value, count in session.execute(
-            select(local_day, func.sum(O.c.net), func.count()).where(in_range).group_by(local_day)
-        ):
+        grouped = (
+            select(local_day, O.c.channel, O.c.customer_profile_id, func.sum(O.c.net), func.count())
+            .where(in_range)
+            .group_by(local_day, O.c.channel, O.c.customer_profile_id)
+        )
+        buyers_pg: set[str] = set()
+        for d, channel, profile_id, value, count in session.execute(grouped):
             entry = per.setdefault(bucket_of(d, granularity), [ZERO, 0])
             entry[0] += value
             entry[1] += count
-        for channel, value in session.execute(
-            select(O.c.channel, func.sum(O.c.net)).where(in_range).group_by(O.c.channel)
-        ):
-            channels[channel] = value
-        out.customers = int(
-            session.execute(
-                select(func.count(func.distinct(O.c.customer_profile_id))).where(
-                    in_range, O.c.customer_profile_id.is_not(None)
-                )
-            ).scalar_one()
-        )
+            channels[channel] = channels.get(channel, ZERO) + value
+            if profile_id:
+                buyers_pg.add(profile_id)
+        out.customers = len(buyers_pg)
     else:
         # SQLite has no time zones: the rows come back and are counted here.
         buyers: set[str] = set()
@@ -137,23 +135,29 @@ def overview(
             else (day.replace(day=28) + timedelta(days=4)).replace(day=1)
         )
     out.channels = dict(sorted(channels.items()))
-    # New: the customer's first order falls in the range; returning: ordered in it, and before.
-    out.new_customers = int(
-        session.execute(
-            select(func.count()).where(
-                P.c.brand_id == brand_id,
-                P.c.status == "active",
-                P.c.first_order_at >= lo,
-                P.c.first_order_at < hi,
-            )
-        ).scalar_one()
-    )
-    out.returning_customers = out.customers - out.new_customers
+    # One pass over the profiles: new customers (first order in the range; the other buyers
+    # of the range are returning), the repeat-purchase rate, the lifetime-value histogram.
     active = (P.c.brand_id == brand_id) & (P.c.status == "active") & (P.c.total_orders > 0)
-    total, repeat = session.execute(
-        select(func.count(), func.count().filter(P.c.total_orders >= 2)).where(active)
+    edges = [Decimal(v) for v in ("0", "50", "100", "250", "500", "1000", "2500")]
+    uppers = [*edges[1:], None]
+    ltv = P.c.lifetime_value
+    counted = session.execute(
+        select(
+            func.count(),
+            func.count().filter(P.c.total_orders >= 2),
+            func.count().filter(P.c.first_order_at >= lo, P.c.first_order_at < hi),
+            *(
+                func.count().filter(ltv >= low if high is None else ltv < high, ltv >= low)
+                for low, high in zip(edges, uppers, strict=True)
+            ),
+        ).where(active)
     ).one()
+    total, repeat, new = (int(v) for v in counted[:3])
+    out.new_customers = new
+    out.returning_customers = out.customers - new
     out.repeat_rate = (repeat / total) if total else 0.0
+    labels = [f"{edges[i]} to {edges[i + 1]}" for i in range(len(edges) - 1)] + [f"{edges[-1]}+"]
+    out.ltv_histogram = list(zip(labels, (int(c) for c in counted[3:]), strict=True))
     out.lifecycles = dict(
         Counter(
             dict(
@@ -173,21 +177,4 @@ def overview(
             .limit(10)
         )
     )
-    edges = [Decimal(v) for v in ("0", "50", "100", "250", "500", "1000", "2500")]
-    uppers = [*edges[1:], None]
-    counts_row = session.execute(
-        select(
-            *(
-                func.count().filter(
-                    P.c.lifetime_value >= low
-                    if high is None
-                    else P.c.lifetime_value.between(low, high - Decimal("0.0001"))
-                )
-                for low, high in zip(edges, uppers, strict=True)
-            )
-        ).where(active)
-    ).one()
-    counts = [int(c) for c in counts_row]
-    labels = [f"{edges[i]} to {edges[i + 1]}" for i in range(len(edges) - 1)] + [f"{edges[-1]}+"]
-    out.ltv_histogram = list(zip(labels, counts, strict=True))
     return out
