@@ -87,23 +87,24 @@ def overview(
         & (O.c.placed_at < hi)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # One pass over the range's orders, grouped in the database by brand day, channel and
-        # customer; the few thousand groups are summed up here.
+        # Grouped in the database by brand day and channel, and the distinct buyers counted
+        # there too: two index-only scans of the range (see ORDERS_BY_DAY).
         local_day = func.date(func.timezone(timezone, O.c.placed_at)).label("d")
         grouped = (
-            select(local_day, O.c.channel, O.c.customer_profile_id, func.sum(O.c.net), func.count())
+            select(local_day, O.c.channel, func.sum(O.c.net), func.count())
             .where(in_range)
-            .group_by(local_day, O.c.channel, O.c.customer_profile_id)
+            .group_by(local_day, O.c.channel)
         )
-        buyers_pg: set[str] = set()
-        for d, channel, profile_id, value, count in session.execute(grouped):
+        for d, channel, value, count in session.execute(grouped):
             entry = per.setdefault(bucket_of(d, granularity), [ZERO, 0])
             entry[0] += value
             entry[1] += count
             channels[channel] = channels.get(channel, ZERO) + value
-            if profile_id:
-                buyers_pg.add(profile_id)
-        out.customers = len(buyers_pg)
+        out.customers = int(
+            session.execute(
+                select(func.count(func.distinct(O.c.customer_profile_id))).where(in_range)
+            ).scalar_one()
+        )
     else:
         # SQLite has no time zones: the rows come back and are counted here.
         buyers: set[str] = set()
