@@ -178,3 +178,44 @@ def test_another_brands_customer_is_not_shown(tenant: Tenant, other: Tenant) -> 
         "POST", "/events", json={"event_type": "page_view", "email": "x@example.com"}
     ).json()["profile_ids"]
     assert login(other).get(f"/dashboard/customers/{pid}").status_code == 404
+
+
+def test_cohorts_retention_and_revenue_per_customer(tenant: Tenant) -> None:
+    now = datetime.now(UTC)
+    this_month = now.replace(day=1, hour=0, minute=30, second=0, microsecond=0)
+
+    def months_ago(k: int) -> datetime:
+        d = this_month
+        for _ in range(k):
+            d = (d - timedelta(days=1)).replace(day=1)
+        return d
+
+    def buy(email: str, when: datetime, order_id: str, total: str) -> dict[str, Any]:
+        return {
+            "event_type": "purchase",
+            "email": email,
+            "occurred_at": when.isoformat(),
+            "order": {"order_id": order_id, "total": total},
+        }
+
+    tenant.api(
+        "POST",
+        "/events",
+        json=[
+            buy("a@example.com", months_ago(2), "a1", "10.00"),
+            buy("a@example.com", months_ago(1), "a2", "20.00"),
+            buy("b@example.com", months_ago(2), "b1", "30.00"),
+            buy("c@example.com", this_month, "c1", "5.00"),
+        ],
+    )
+    html = login(tenant).get("/dashboard/cohorts").text
+    rows = re.findall(
+        r'<tr><th scope="row">(\d{4}-\d\d)</th><td class="num">(\d+)</td>(.*?)</tr>', html, re.S
+    )
+    cells = {
+        month: (int(size), re.findall(r'data-month="\d+">(\d+)%<br><small>([^<]*)</small>', rest))
+        for month, size, rest in rows
+    }
+    first = months_ago(2).strftime("%Y-%m")
+    assert cells[first] == (2, [("100", "20.00"), ("50", "30.00"), ("0", "30.00")])
+    assert cells[this_month.strftime("%Y-%m")] == (1, [("100", "5.00")])

@@ -122,6 +122,8 @@ def test_a_marketer_logs_in_finds_a_customer_approves_a_merge_and_exports(
     assert page.locator("#ltv").inner_text() == "20.00 USD"
     check_page(page, "customer")
 
+    page.get_by_role("link", name="Cohorts").click()
+    check_page(page, "cohorts")
     page.get_by_role("link", name="Review queue").click()
     check_page(page, "review")
     page.get_by_role("button", name="Approve merge").click()

@@ -21,7 +21,7 @@ from constintel.orders.models import CustomerOrder
 from constintel.predictions.models import ProfilePrediction
 from constintel.profiles.models import CustomerProfile
 
-__all__ = ["Overview", "bucket_of", "overview"]
+__all__ = ["Cohort", "Overview", "bucket_of", "cohorts", "overview"]
 
 O = cast(Table, CustomerOrder.__table__)  # noqa: E741
 P = cast(Table, CustomerProfile.__table__)
@@ -178,4 +178,66 @@ def overview(
             .limit(10)
         )
     )
+    return out
+
+
+@dataclass
+class Cohort:
+    month: date
+    size: int
+    # Per month since acquisition (0 = the first order's month): the share of the cohort that
+    # ordered in that month, and the cumulative revenue per customer of the cohort.
+    retention: list[float] = field(default_factory=list)
+    revenue_per_customer: list[Decimal] = field(default_factory=list)
+
+
+def _month(d: date) -> date:
+    return d.replace(day=1)
+
+
+def _months_between(a: date, b: date) -> int:
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def cohorts(session: Session, *, brand_id: str, timezone: str, months: int = 12) -> list[Cohort]:
+    """Monthly acquisition cohorts of the last ``months`` months (brand months): size,
+    retention and cumulative revenue per customer, month by month."""
+    zone = ZoneInfo(timezone)
+    today = datetime.now(UTC).astimezone(zone).date()
+    first_month = _month(today)
+    for _ in range(months - 1):
+        first_month = _month(first_month - timedelta(days=1))
+    lo = datetime.combine(first_month, time(0), zone).astimezone(UTC)
+    active = (P.c.brand_id == brand_id) & (P.c.status == "active") & (P.c.first_order_at >= lo)
+    cohort_of: dict[str, date] = {}
+    for pid, first in session.execute(select(P.c.id, P.c.first_order_at).where(active)):
+        cohort_of[pid] = _month(first.astimezone(zone).date())
+    sizes = Counter(cohort_of.values())
+    buyers: dict[tuple[date, int], set[str]] = {}
+    revenue: dict[tuple[date, int], Decimal] = {}
+    rows = session.execute(
+        select(O.c.customer_profile_id, O.c.placed_at, O.c.net)
+        .join(P, P.c.id == O.c.customer_profile_id)
+        .where(active, O.c.counted.is_(True), O.c.placed_at >= lo)
+    )
+    for pid, placed_at, net in rows:
+        start = cohort_of.get(pid)
+        if start is None:
+            continue
+        k = _months_between(start, placed_at.astimezone(zone).date())
+        if k < 0:
+            continue
+        buyers.setdefault((start, k), set()).add(pid)
+        revenue[(start, k)] = revenue.get((start, k), ZERO) + net
+    out = []
+    for month in sorted(sizes):
+        size = sizes[month]
+        span = _months_between(month, today) + 1
+        c = Cohort(month, size)
+        total = ZERO
+        for k in range(span):
+            c.retention.append(len(buyers.get((month, k), ())) / size)
+            total += revenue.get((month, k), ZERO)
+            c.revenue_per_customer.append((total / size).quantize(Decimal("0.01")))
+        out.append(c)
     return out

@@ -34,7 +34,7 @@ from constintel.profiles import service as profiles
 from constintel.profiles.models import CustomerProfile
 from constintel.web.deps import runtime
 
-from .metrics import overview
+from .metrics import cohorts, overview
 from .models import DashboardSession
 
 __all__ = ["router", "templates"]
@@ -366,3 +366,15 @@ def decide(request: Request, request_id: str, decision: str) -> Response:
         except (NotFoundError, ConflictError):
             pass
     return RedirectResponse("/dashboard/review", status_code=303)
+
+
+@router.get("/cohorts", response_class=HTMLResponse)
+def cohorts_page(request: Request) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        rows = cohorts(session, brand_id=brand.id, timezone=brand.timezone)
+    return templates.TemplateResponse(
+        request, "dashboard/cohorts.html", {"brand": brand, "cohorts": rows, "page": "cohorts"}
+    )
