@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -219,3 +220,35 @@ def test_cohorts_retention_and_revenue_per_customer(tenant: Tenant) -> None:
     first = months_ago(2).strftime("%Y-%m")
     assert cells[first] == (2, [("100", "20.00"), ("50", "30.00"), ("0", "30.00")])
     assert cells[this_month.strftime("%Y-%m")] == (1, [("100", "5.00")])
+
+
+def test_automations_and_stores_pages(tenant: Tenant) -> None:
+    r = tenant.api(
+        "POST",
+        "/automations",
+        json={
+            "name": "crm-hook",
+            "trigger": {"type": "first_order"},
+            "action": {"channel": "webhook", "url": "http://127.0.0.1:9/hook"},
+        },
+    )
+    assert r.status_code == 200
+    client = login(tenant)
+    page = client.get("/dashboard/automations").text
+    assert "crm-hook" in page
+    assert "first_order" in page
+    visit = {
+        "event_type": "check_in",
+        "loyalty_id": "L-77",
+        "store_id": "STORE-9",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    assert tenant.api("POST", "/events", json=visit).json()["imported"] == 1
+    stores = ""
+    for _ in range(100):  # the embedded consumers record the visit just after the commit
+        stores = client.get("/dashboard/stores").text
+        if "STORE-9" in stores:
+            break
+        time.sleep(0.05)
+    assert re.search(r'<th scope="row">STORE-9</th><td class="num">1</td>', stores)
+    assert client.post("/dashboard/alerts/999999/ack").status_code == 303

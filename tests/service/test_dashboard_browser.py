@@ -124,6 +124,10 @@ def test_a_marketer_logs_in_finds_a_customer_approves_a_merge_and_exports(
 
     page.get_by_role("link", name="Cohorts").click()
     check_page(page, "cohorts")
+    page.get_by_role("link", name="Automations").click()
+    check_page(page, "automations")
+    page.get_by_role("link", name="Stores").click()
+    check_page(page, "stores")
     page.get_by_role("link", name="Review queue").click()
     check_page(page, "review")
     page.get_by_role("button", name="Approve merge").click()

@@ -3,6 +3,7 @@ the merge review queue. Server-rendered (Jinja2); charts by Chart.js (vendored, 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -14,7 +15,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 from starlette.templating import Jinja2Templates
 
@@ -378,3 +379,59 @@ def cohorts_page(request: Request) -> Response:
     return templates.TemplateResponse(
         request, "dashboard/cohorts.html", {"brand": brand, "cohorts": rows, "page": "cohorts"}
     )
+
+
+@router.get("/automations", response_class=HTMLResponse)
+def automations_page(request: Request) -> Response:
+    from constintel.activation import automations as autos
+
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        rules = autos.list_automations(session, brand.id)
+        log = activation.list_deliveries(session, brand_id=brand.id, limit=100)
+    names = {r["id"]: r["name"] for r in rules}
+    return templates.TemplateResponse(
+        request,
+        "dashboard/automations.html",
+        {"brand": brand, "rules": rules, "log": log, "names": names, "page": "automations"},
+    )
+
+
+@router.get("/stores", response_class=HTMLResponse)
+def stores_page(request: Request) -> Response:
+    from constintel.activation import stores as store
+    from constintel.activation.models import StoreVisit
+
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        since = utcnow() - timedelta(days=30)
+        V = cast(Table, StoreVisit.__table__)
+        visits = session.execute(
+            select(V.c.store_id, func.count())
+            .where(V.c.brand_id == brand.id, V.c.visited_at >= since)
+            .group_by(V.c.store_id)
+            .order_by(V.c.store_id)
+        ).all()
+        alerts = store.list_alerts(session, brand_id=brand.id, status="open")
+    return templates.TemplateResponse(
+        request,
+        "dashboard/stores.html",
+        {"brand": brand, "visits": visits, "alerts": alerts, "page": "stores"},
+    )
+
+
+@router.post("/alerts/{alert_id}/ack")
+def acknowledge_alert(request: Request, alert_id: int) -> Response:
+    from constintel.activation import stores as store
+
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        with contextlib.suppress(NotFoundError):
+            store.acknowledge(session, brand_id=brand.id, alert_id=alert_id, by="dashboard")
+    return RedirectResponse("/dashboard/stores", status_code=303)
