@@ -252,3 +252,56 @@ def test_automations_and_stores_pages(tenant: Tenant) -> None:
         time.sleep(0.05)
     assert re.search(r'<th scope="row">STORE-9</th><td class="num">1</td>', stores)
     assert client.post("/dashboard/alerts/999999/ack").status_code == 303
+
+
+def test_unattached_events_are_linked_from_the_dashboard(tenant: Tenant) -> None:
+    tenant.api("POST", "/events", json={"event_type": "page_view", "email": "who@example.com"})
+    lost = {"event_type": "product_view", "product_id": "P1", "occurred_at": "2026-01-01T00:00:00Z"}
+    assert tenant.api("POST", "/events", json=lost).json()["unattached"] == 1
+    client = login(tenant)
+    page = client.get("/dashboard/unattached").text
+    (event_id,) = re.findall(r'action="/dashboard/unattached/([0-9a-f-]{36})/link"', page)
+    miss = client.post(f"/dashboard/unattached/{event_id}/link", data={"customer": "nobody@x.io"})
+    assert "no+such+customer" in miss.headers["location"]
+    linked = client.post(
+        f"/dashboard/unattached/{event_id}/link", data={"customer": "who@example.com"}
+    )
+    assert linked.status_code == 303
+    timeline = client.get(linked.headers["location"]).text
+    assert "product_view" in timeline
+    assert "Nothing unattached." in client.get("/dashboard/unattached").text
+
+
+def test_customers_filter_by_churn_risk(tenant: Tenant) -> None:
+    from sqlalchemy import text, update
+
+    from constintel.db.session import transaction
+    from constintel.predictions import service as predictions
+    from constintel.predictions.models import ProfilePrediction
+
+    for k in range(3):
+        tenant.api(
+            "POST",
+            "/events",
+            json={
+                "event_type": "purchase",
+                "email": f"r{k}@example.com",
+                "occurred_at": "2026-01-01T00:00:00Z",
+                "order": {"order_id": f"r{k}", "total": "10.00"},
+            },
+        )
+    assert predictions.refit(tenant.live.engine, tenant.id) is not None  # rows to set risks on
+    with transaction(tenant.live.engine) as s:
+        for k, risk in enumerate((0.1, 0.6, 0.9)):
+            pid = s.execute(
+                text("SELECT customer_profile_id FROM customer_identifier WHERE value = :v"),
+                {"v": f"r{k}@example.com"},
+            ).scalar_one()
+            s.execute(
+                update(ProfilePrediction)
+                .where(ProfilePrediction.customer_profile_id == pid)
+                .values(churn_risk=risk)
+            )
+    html = login(tenant).get("/dashboard/customers", params={"min_churn": "0.5"}).text
+    shown = re.findall(r">(r\d@example\.com)</a>", html)
+    assert sorted(shown) == ["r1@example.com", "r2@example.com"]

@@ -128,6 +128,8 @@ def test_a_marketer_logs_in_finds_a_customer_approves_a_merge_and_exports(
     check_page(page, "automations")
     page.get_by_role("link", name="Stores").click()
     check_page(page, "stores")
+    page.get_by_role("link", name="Unattached").click()
+    check_page(page, "unattached")
     page.get_by_role("link", name="Review queue").click()
     check_page(page, "review")
     page.get_by_role("button", name="Approve merge").click()

@@ -198,6 +198,13 @@ def _customers(session: Session, brand: Brand, params: Any, limit: int) -> list[
     where: list[Any] = []
     if lifecycle in LIFECYCLES:
         join, where = predictions.segment_filter(lifecycle=lifecycle, rfm_segment=None)
+    try:
+        min_churn = float(params.get("min_churn") or "nan")
+    except ValueError:
+        min_churn = float("nan")
+    if 0 <= min_churn <= 1:
+        join, _ = predictions.segment_filter(lifecycle=None, rfm_segment=None)
+        where = [*where, predictions.PP.c.churn_risk >= min_churn]
     return profiles_repo.list_page(
         session, brand_id=brand.id, sort=sort, limit=limit, offset=0, join=join, where=where
     )
@@ -435,3 +442,43 @@ def acknowledge_alert(request: Request, alert_id: int) -> Response:
         with contextlib.suppress(NotFoundError):
             store.acknowledge(session, brand_id=brand.id, alert_id=alert_id, by="dashboard")
     return RedirectResponse("/dashboard/stores", status_code=303)
+
+
+@router.get("/unattached", response_class=HTMLResponse)
+def unattached_page(request: Request) -> Response:
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        rows = events_repo.list_unattached(session, brand_id=brand.id, limit=200)
+    return templates.TemplateResponse(
+        request,
+        "dashboard/unattached.html",
+        {
+            "brand": brand,
+            "rows": rows,
+            "error": request.query_params.get("error"),
+            "page": "unattached",
+        },
+    )
+
+
+@router.post("/unattached/{event_id}/link")
+async def link_event(request: Request, event_id: str) -> Response:
+    """Attach the event to the customer found by email, phone or loyalty id."""
+    form = await _form(request)
+    who = form.get("customer", "").strip()
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            return _login_redirect()
+        found = _search(session, brand, who) if who else []
+        if not found:
+            return RedirectResponse("/dashboard/unattached?error=no+such+customer", status_code=303)
+        try:
+            profile_id = profiles.link_event(
+                session, brand=brand, event_id=event_id[:36], profile_id=found[0].id
+            )
+        except (NotFoundError, ConflictError):
+            return RedirectResponse("/dashboard/unattached?error=cannot+link", status_code=303)
+    return RedirectResponse(f"/dashboard/customers/{profile_id}", status_code=303)
