@@ -201,6 +201,10 @@ def main() -> None:
             "customers ?q=<phone, other format>": f"/dashboard/customers?q={phone}",
             "customer page (most orders)": f"/dashboard/customers/{top_id}",
             "review queue": "/dashboard/review",
+            "cohorts (12 months)": "/dashboard/cohorts",
+            "automations and delivery log": "/dashboard/automations",
+            "stores": "/dashboard/stores",
+            "unattached events": "/dashboard/unattached",
         }
         print(f"{'page':<40} {'p50 ms':>8} {'p95 ms':>8}  status")
         for label, path in pages.items():

@@ -209,26 +209,60 @@ def cohorts(session: Session, *, brand_id: str, timezone: str, months: int = 12)
         first_month = _month(first_month - timedelta(days=1))
     lo = datetime.combine(first_month, time(0), zone).astimezone(UTC)
     active = (P.c.brand_id == brand_id) & (P.c.status == "active") & (P.c.first_order_at >= lo)
-    cohort_of: dict[str, date] = {}
-    for pid, first in session.execute(select(P.c.id, P.c.first_order_at).where(active)):
-        cohort_of[pid] = _month(first.astimezone(zone).date())
-    sizes = Counter(cohort_of.values())
-    buyers: dict[tuple[date, int], set[str]] = {}
+    buyers_n: dict[tuple[date, int], int] = {}
     revenue: dict[tuple[date, int], Decimal] = {}
-    rows = session.execute(
-        select(O.c.customer_profile_id, O.c.placed_at, O.c.net)
-        .join(P, P.c.id == O.c.customer_profile_id)
-        .where(active, O.c.counted.is_(True), O.c.placed_at >= lo)
+    sizes: Counter[date] = Counter()
+    orders_of_cohorts = (
+        O.join(P, P.c.id == O.c.customer_profile_id),
+        [active, O.c.counted.is_(True), O.c.placed_at >= lo],
     )
-    for pid, placed_at, net in rows:
-        start = cohort_of.get(pid)
-        if start is None:
-            continue
-        k = _months_between(start, placed_at.astimezone(zone).date())
-        if k < 0:
-            continue
-        buyers.setdefault((start, k), set()).add(pid)
-        revenue[(start, k)] = revenue.get((start, k), ZERO) + net
+    if session.get_bind().dialect.name == "postgresql":
+        # Grouped in the database by (cohort month, order month).
+        def month_of(column: Any) -> Any:
+            return func.date(func.date_trunc("month", func.timezone(timezone, column)))
+
+        cohort_col = month_of(P.c.first_order_at).label("c")
+        for month, n in session.execute(
+            select(cohort_col, func.count()).where(active).group_by(cohort_col)
+        ):
+            sizes[month] = int(n)
+        order_col = month_of(O.c.placed_at).label("m")
+        for month, at, n, value in session.execute(
+            select(
+                cohort_col,
+                order_col,
+                func.count(func.distinct(O.c.customer_profile_id)),
+                func.sum(O.c.net),
+            )
+            .select_from(orders_of_cohorts[0])
+            .where(*orders_of_cohorts[1])
+            .group_by(cohort_col, order_col)
+        ):
+            k = _months_between(month, at)
+            if k >= 0:
+                buyers_n[(month, k)] = int(n)
+                revenue[(month, k)] = value
+    else:
+        cohort_of: dict[str, date] = {}
+        for pid, first in session.execute(select(P.c.id, P.c.first_order_at).where(active)):
+            cohort_of[pid] = _month(first.astimezone(zone).date())
+        sizes = Counter(cohort_of.values())
+        seen: dict[tuple[date, int], set[str]] = {}
+        rows = session.execute(
+            select(O.c.customer_profile_id, O.c.placed_at, O.c.net)
+            .select_from(orders_of_cohorts[0])
+            .where(*orders_of_cohorts[1])
+        )
+        for pid, placed_at, net in rows:
+            start = cohort_of.get(pid)
+            if start is None:
+                continue
+            k = _months_between(start, placed_at.astimezone(zone).date())
+            if k < 0:
+                continue
+            seen.setdefault((start, k), set()).add(pid)
+            revenue[(start, k)] = revenue.get((start, k), ZERO) + net
+        buyers_n = {key: len(v) for key, v in seen.items()}
     out = []
     for month in sorted(sizes):
         size = sizes[month]
@@ -236,7 +270,7 @@ def cohorts(session: Session, *, brand_id: str, timezone: str, months: int = 12)
         c = Cohort(month, size)
         total = ZERO
         for k in range(span):
-            c.retention.append(len(buyers.get((month, k), ())) / size)
+            c.retention.append(buyers_n.get((month, k), 0) / size)
             total += revenue.get((month, k), ZERO)
             c.revenue_per_customer.append((total / size).quantize(Decimal("0.01")))
         out.append(c)
