@@ -278,6 +278,7 @@ def test_customers_filter_by_churn_risk(tenant: Tenant) -> None:
     from constintel.db.session import transaction
     from constintel.predictions import service as predictions
     from constintel.predictions.models import ProfilePrediction
+    from constintel.streams.relay import backlog
 
     for k in range(3):
         tenant.api(
@@ -290,6 +291,12 @@ def test_customers_filter_by_churn_risk(tenant: Tenant) -> None:
                 "order": {"order_id": f"r{k}", "total": "10.00"},
             },
         )
+    # Let the embedded consumers finish with these profiles first: a rescoring after the
+    # update below would put back the real (insufficient-data) risk.
+    for _ in range(200):
+        if backlog(tenant.live.engine) == 0:
+            break
+        time.sleep(0.05)
     assert predictions.refit(tenant.live.engine, tenant.id) is not None  # rows to set risks on
     with transaction(tenant.live.engine) as s:
         for k, risk in enumerate((0.1, 0.6, 0.9)):

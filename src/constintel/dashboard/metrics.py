@@ -26,7 +26,7 @@ __all__ = ["Cohort", "Overview", "bucket_of", "cohorts", "overview"]
 O = cast(Table, CustomerOrder.__table__)  # noqa: E741
 P = cast(Table, CustomerProfile.__table__)
 PP = cast(Table, ProfilePrediction.__table__)
-ZERO = Decimal("0")
+ZERO = Decimal("0.00")  # money shown to the cent, empty days too
 
 
 def bucket_of(day: date, granularity: str) -> date:
