@@ -251,6 +251,10 @@ def test_automations_and_stores_pages(tenant: Tenant) -> None:
             break
         time.sleep(0.05)
     assert re.search(r'<th scope="row">STORE-9</th><td class="num">1</td>', stores)
+    visitor = tenant.profile_by(loyalty_id="L-77")
+    assert visitor is not None
+    page = client.get(f"/dashboard/customers/{visitor['id']}").text
+    assert re.search(r"<td>STORE-9</td><td>check_in</td>", page)
     assert client.post("/dashboard/alerts/999999/ack").status_code == 303
 
 

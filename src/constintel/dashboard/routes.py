@@ -315,8 +315,23 @@ def customer_page(request: Request, profile_id: str) -> Response:
             "deliveries": activation.list_deliveries(
                 session, brand_id=brand.id, profile_id=row.id, limit=20
             ),
+            "visits": _visits(session, row.id),
         }
     return templates.TemplateResponse(request, "dashboard/customer.html", ctx)
+
+
+def _visits(session: Session, profile_id: str) -> list[Any]:
+    from constintel.activation.models import StoreVisit
+
+    V = cast(Table, StoreVisit.__table__)
+    return list(
+        session.execute(
+            select(V.c.store_id, V.c.kind, V.c.visited_at)
+            .where(V.c.customer_profile_id == profile_id)
+            .order_by(V.c.visited_at.desc())
+            .limit(20)
+        )
+    )
 
 
 @router.post("/customers/{profile_id}/unmerge")
