@@ -179,7 +179,8 @@ def list_profiles(
         for c in cells:
             console.print(f"[bold]{c['lifetime value']:>10}[/]  {c['id']}  {c['contact']}")
             console.print(
-                f"{'':>10}  {c['orders']} orders, last {c['last order']} · {c['lifecycle']} · "
+                f"{'':>10}  {c['orders']} order{'' if c['orders'] == '1' else 's'}, "
+                f"last {c['last order']} · {c['lifecycle']} · "
                 f"churn {c['churn risk']} · predicted {c['predicted LTV']}",
                 soft_wrap=True,
             )
