@@ -99,6 +99,7 @@ async def login(request: Request) -> Response:
             )
         token = secrets.token_urlsafe(32)
         now = utcnow()
+        session.execute(delete(S).where(S.c.expires_at < now))  # expired logins go
         session.execute(
             S.insert().values(
                 token_hash=_hash(token),
