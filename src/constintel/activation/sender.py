@@ -28,7 +28,7 @@ from constintel.brands.models import Brand
 from constintel.brands.settings import BrandSettings
 from constintel.core.clock import utcnow
 from constintel.db.session import transaction
-from constintel.profiles.models import ProfileMerge
+from constintel.profiles.repository import with_merged
 
 from . import channels
 from .channels import Outgoing, ProviderError
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 D = cast(Table, Delivery.__table__)
 C = cast(Table, Consent.__table__)
-M = cast(Table, ProfileMerge.__table__)
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=5)
 CONSENT_CHANNEL = {"email": "email", "whatsapp": "whatsapp"}
@@ -60,22 +59,10 @@ def _reclaim(session: Session, now: datetime) -> None:
     )
 
 
-def _consent(session: Session, profile_id: str, channel: str) -> str | None:
+def _consent(session: Session, brand_id: str, profile_id: str, channel: str) -> str | None:
     """The person's consent on the channel, over the profile and every profile merged into
     it (an unsubscribe given before a merge still holds after it); the strictest wins."""
-    ids, frontier = {profile_id}, {profile_id}
-    while frontier:
-        frontier = (
-            set(
-                session.execute(
-                    select(M.c.merged_id).where(
-                        M.c.survivor_id.in_(frontier), M.c.undone_at.is_(None)
-                    )
-                ).scalars()
-            )
-            - ids
-        )
-        ids |= frontier
+    ids = with_merged(session, brand_id=brand_id, profile_id=profile_id)
     found = set(
         session.execute(
             select(C.c.status).where(C.c.customer_profile_id.in_(ids), C.c.channel == channel)
@@ -111,7 +98,7 @@ def _decide(
     if d.marketing and d.customer_profile_id:
         consent_channel = CONSENT_CHANNEL.get(d.channel)
         if consent_channel:
-            consent = _consent(session, d.customer_profile_id, consent_channel)
+            consent = _consent(session, d.brand_id, d.customer_profile_id, consent_channel)
             if consent == "unsubscribed":
                 return {"status": "skipped", "reason": f"unsubscribed from {consent_channel}"}
             if settings.require_opt_in and consent != "opted_in":

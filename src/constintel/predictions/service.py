@@ -18,8 +18,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from constintel.brands.models import Brand
@@ -30,6 +28,7 @@ from constintel.core.money import quantize
 from constintel.db.bulk import insert_rows
 from constintel.db.chunks import chunked, in_values
 from constintel.db.session import transaction
+from constintel.db.upsert import insert_for
 from constintel.profiles.models import CustomerProfile
 from constintel.streams import outbox
 
@@ -369,8 +368,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     rows = sorted(rows, key=lambda r: str(r["customer_profile_id"]))
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(PP)
+    stmt = insert_for(session, PP)
     columns = [c.name for c in PP.columns if c.name != "customer_profile_id"]
     stmt = stmt.on_conflict_do_update(
         index_elements=["customer_profile_id"],

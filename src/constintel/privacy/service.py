@@ -39,6 +39,7 @@ from constintel.predictions.models import PredictionChange, ProfilePrediction
 from constintel.privacy.models import ErasedIdentifier
 from constintel.privacy.repository import erased_among, identifier_hash
 from constintel.profiles import merges
+from constintel.profiles import repository as profiles_repo
 from constintel.profiles import service as profiles
 from constintel.profiles.models import CustomerProfile, MergeRequest, ProfileMerge
 from constintel.profiles.state import ERASED
@@ -55,19 +56,7 @@ def _person(session: Session, brand: Brand, profile_id: str) -> tuple[Any, list[
     row = merges.resolve(session, brand_id=brand.id, profile_id=profile_id)
     if row.status == ERASED:
         raise NotFoundError(f"no profile {profile_id} (erased)")
-    ids = [row.id]
-    frontier = [row.id]
-    while frontier:
-        children = list(
-            session.scalars(
-                select(CustomerProfile.id).where(
-                    CustomerProfile.brand_id == brand.id,
-                    CustomerProfile.merged_into_id.in_(frontier),
-                )
-            )
-        )
-        ids.extend(children)
-        frontier = children
+    ids = profiles_repo.with_merged(session, brand_id=brand.id, profile_id=row.id)
     return row, ids
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "update_many",
     "update_merge",
     "update_request",
+    "with_merged",
 ]
 
 P = cast(Table, CustomerProfile.__table__)
@@ -199,6 +200,21 @@ def merged_ids_by_target(session: Session, *, targets: Sequence[str]) -> dict[st
         for target, pid in rows:
             found.setdefault(target, []).append(pid)
     return found
+
+
+def with_merged(session: Session, *, brand_id: str, profile_id: str) -> list[str]:
+    """The profile's id and the ids of every profile merged into it, at any depth (an undone
+    merge no longer counts: unmerge clears ``merged_into_id``)."""
+    ids = [profile_id]
+    frontier = [profile_id]
+    while frontier:
+        frontier = list(
+            session.scalars(
+                select(P.c.id).where(P.c.brand_id == brand_id, P.c.merged_into_id.in_(frontier))
+            )
+        )
+        ids.extend(frontier)
+    return ids
 
 
 def redirect_merged_many(session: Session, moves: Sequence[Mapping[str, str]]) -> None:
