@@ -8,6 +8,8 @@ import csv
 import hashlib
 import io
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -38,7 +40,7 @@ from constintel.web.deps import runtime
 from .metrics import cohorts, overview
 from .models import DashboardSession
 
-__all__ = ["router", "templates"]
+__all__ = ["LoginRequired", "login_required", "router", "templates"]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(
@@ -72,6 +74,25 @@ def _brand(request: Request, session: Session) -> Brand | None:
 
 def _login_redirect() -> RedirectResponse:
     return RedirectResponse("/dashboard/login", status_code=303)
+
+
+class LoginRequired(Exception):
+    """Raised by ``logged_in`` without a valid session; the app answers with the login page
+    (see ``login_required``)."""
+
+
+@contextmanager
+def logged_in(request: Request) -> Iterator[tuple[Session, Brand]]:
+    """A transaction and the logged-in brand, or ``LoginRequired``."""
+    with transaction(_engine(request)) as session:
+        brand = _brand(request, session)
+        if brand is None:
+            raise LoginRequired
+        yield session, brand
+
+
+async def login_required(_request: Request, _exc: Exception) -> Response:
+    return _login_redirect()
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -142,10 +163,7 @@ def _day(value: str | None, default: date) -> date:
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request) -> Response:
     q = request.query_params
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         today = utcnow().date()
         end = _day(q.get("to"), today)
         start = _day(q.get("from"), end - timedelta(days=29))
@@ -213,10 +231,7 @@ def _customers(session: Session, brand: Brand, params: Any, limit: int) -> list[
 
 @router.get("/customers", response_class=HTMLResponse)
 def customers_page(request: Request) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         rows = _customers(session, brand, request.query_params, 100)
         found = predictions.predictions_for(session, [r.id for r in rows])
     return templates.TemplateResponse(
@@ -235,10 +250,7 @@ def customers_page(request: Request) -> Response:
 
 @router.get("/customers.csv")
 def customers_csv(request: Request) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         rows = _customers(session, brand, request.query_params, 100_000)
         found = predictions.predictions_for(session, [r.id for r in rows])
     buf = io.StringIO()
@@ -283,10 +295,7 @@ def customers_csv(request: Request) -> Response:
 
 @router.get("/customers/{profile_id}", response_class=HTMLResponse)
 def customer_page(request: Request, profile_id: str) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         try:
             row = profiles.get(session, brand=brand, profile_id=profile_id[:36])
         except NotFoundError:
@@ -337,10 +346,7 @@ def _visits(session: Session, profile_id: str) -> list[Any]:
 
 @router.post("/customers/{profile_id}/unmerge")
 def unmerge(request: Request, profile_id: str) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         try:
             restored, _ = profiles.unmerge(
                 session, brand=brand, merged_id=profile_id[:36], actor="dashboard"
@@ -352,10 +358,7 @@ def unmerge(request: Request, profile_id: str) -> Response:
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         items = []
         for req in profiles.list_requests(session, brand=brand, status="pending"):
             candidates = []
@@ -373,10 +376,7 @@ def review_page(request: Request) -> Response:
 
 @router.post("/review/{request_id}/{decision}")
 def decide(request: Request, request_id: str, decision: str) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         try:
             if decision == "approve":
                 survivor = profiles.approve_request(
@@ -394,10 +394,7 @@ def decide(request: Request, request_id: str, decision: str) -> Response:
 
 @router.get("/cohorts", response_class=HTMLResponse)
 def cohorts_page(request: Request) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         rows = cohorts(session, brand_id=brand.id, timezone=brand.timezone)
     return templates.TemplateResponse(
         request, "dashboard/cohorts.html", {"brand": brand, "cohorts": rows, "page": "cohorts"}
@@ -408,10 +405,7 @@ def cohorts_page(request: Request) -> Response:
 def automations_page(request: Request) -> Response:
     from constintel.activation import automations as autos
 
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         rules = autos.list_automations(session, brand.id)
         log = activation.list_deliveries(session, brand_id=brand.id, limit=100)
     names = {r["id"]: r["name"] for r in rules}
@@ -427,10 +421,7 @@ def stores_page(request: Request) -> Response:
     from constintel.activation import stores as store
     from constintel.activation.models import StoreVisit
 
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         since = utcnow() - timedelta(days=30)
         V = cast(Table, StoreVisit.__table__)
         visits = session.execute(
@@ -451,21 +442,14 @@ def stores_page(request: Request) -> Response:
 def acknowledge_alert(request: Request, alert_id: int) -> Response:
     from constintel.activation import stores as store
 
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
-        with contextlib.suppress(NotFoundError):
-            store.acknowledge(session, brand_id=brand.id, alert_id=alert_id, by="dashboard")
+    with logged_in(request) as (session, brand), contextlib.suppress(NotFoundError):
+        store.acknowledge(session, brand_id=brand.id, alert_id=alert_id, by="dashboard")
     return RedirectResponse("/dashboard/stores", status_code=303)
 
 
 @router.get("/unattached", response_class=HTMLResponse)
 def unattached_page(request: Request) -> Response:
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         rows = events_repo.list_unattached(session, brand_id=brand.id, limit=200)
     return templates.TemplateResponse(
         request,
@@ -484,10 +468,7 @@ async def link_event(request: Request, event_id: str) -> Response:
     """Attach the event to the customer found by email, phone or loyalty id."""
     form = await _form(request)
     who = form.get("customer", "").strip()
-    with transaction(_engine(request)) as session:
-        brand = _brand(request, session)
-        if brand is None:
-            return _login_redirect()
+    with logged_in(request) as (session, brand):
         found = _search(session, brand, who) if who else []
         if not found:
             return RedirectResponse("/dashboard/unattached?error=no+such+customer", status_code=303)

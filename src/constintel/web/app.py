@@ -64,5 +64,6 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(api.router)
     web.include_router(activation_api.router)
     web.include_router(dashboard.router)
+    web.add_exception_handler(dashboard.LoginRequired, dashboard.login_required)
     web.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     return web
