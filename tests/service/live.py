@@ -24,6 +24,43 @@ PAYLOADS = Path(__file__).resolve().parent.parent / "data" / "payloads"
 MAX_BODY = 256 * 1024
 
 
+# Four people, one identifier each, oldest first; EVERYONE then carries all four identifiers,
+# which is more matches than the engine merges alone: one review item.
+FOUR_PEOPLE: list[dict[str, Any]] = [
+    {
+        "event_type": "purchase",
+        "email": "a@example.com",
+        "occurred_at": "2024-01-01T00:00:00Z",
+        "order": {"order_id": "o1", "total": "10.00"},
+    },
+    {
+        "event_type": "purchase",
+        "phone": "+12025550143",
+        "occurred_at": "2024-01-02T00:00:00Z",
+        "order": {"order_id": "o2", "total": "20.00"},
+    },
+    {
+        "event_type": "purchase",
+        "loyalty_id": "L-1",
+        "occurred_at": "2024-01-03T00:00:00Z",
+        "order": {"order_id": "o3", "total": "30.00"},
+    },
+    {
+        "event_type": "purchase",
+        "cookie_id": "c-1",
+        "occurred_at": "2024-01-04T00:00:00Z",
+        "order": {"order_id": "o4", "total": "40.00"},
+    },
+]
+EVERYONE: dict[str, Any] = {
+    "event_type": "cart_add",
+    "email": "a@example.com",
+    "phone": "+12025550143",
+    "loyalty_id": "L-1",
+    "cookie_id": "c-1",
+}
+
+
 @dataclass
 class Live:
     url: str
@@ -50,6 +87,11 @@ class Tenant:
         assert r.status_code == 200, r.text
         items: list[dict[str, Any]] = r.json()["items"]
         return items[0] if items else None
+
+    def four_people(self) -> None:
+        """FOUR_PEOPLE, one request each: four new profiles, oldest first."""
+        for person in FOUR_PEOPLE:
+            assert self.api("POST", "/events", json=person).json()["created_profiles"] == 1
 
     # -- webhooks ----------------------------------------------------------------------------
     def shopify(

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.live import Tenant
+from service.live import EVERYONE, Tenant
 
 OPEN: list[httpx.Client] = []
 
@@ -116,47 +116,13 @@ def test_overview_numbers_equal_the_orders_to_the_cent(tenant: Tenant) -> None:
 
 
 def test_search_customer_page_review_and_csv(tenant: Tenant) -> None:
-    people = [
-        {
-            "event_type": "purchase",
-            "email": "a@example.com",
-            "occurred_at": "2024-01-01T00:00:00Z",
-            "order": {"order_id": "o1", "total": "10.00"},
-        },
-        {
-            "event_type": "purchase",
-            "phone": "+12025550143",
-            "occurred_at": "2024-01-02T00:00:00Z",
-            "order": {"order_id": "o2", "total": "20.00"},
-        },
-        {
-            "event_type": "purchase",
-            "loyalty_id": "L-1",
-            "occurred_at": "2024-01-03T00:00:00Z",
-            "order": {"order_id": "o3", "total": "30.00"},
-        },
-        {
-            "event_type": "purchase",
-            "cookie_id": "c-1",
-            "occurred_at": "2024-01-04T00:00:00Z",
-            "order": {"order_id": "o4", "total": "40.00"},
-        },
-    ]
-    for person in people:
-        tenant.api("POST", "/events", json=person)
+    tenant.four_people()
     client = login(tenant)
     found = client.get("/dashboard/customers", params={"q": "(202) 555-0143"}).text
     (pid,) = re.findall(r'href="/dashboard/customers/([0-9a-f-]{36})"', found)
     page = client.get(f"/dashboard/customers/{pid}").text
     assert 'id="ltv">20.00 USD<' in page
-    everyone = {
-        "event_type": "cart_add",
-        "email": "a@example.com",
-        "phone": "+12025550143",
-        "loyalty_id": "L-1",
-        "cookie_id": "c-1",
-    }
-    assert tenant.api("POST", "/events", json=everyone).json()["reviews"] == 1
+    assert tenant.api("POST", "/events", json=EVERYONE).json()["reviews"] == 1
     queue = client.get("/dashboard/review").text
     (request_id,) = re.findall(r'action="/dashboard/review/([0-9a-f-]{36})/approve"', queue)
     approved = client.post(f"/dashboard/review/{request_id}/approve")

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from service.live import Tenant
+from service.live import EVERYONE, Tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -67,42 +67,8 @@ def check_page(page: Any, name: str) -> None:
 def test_a_marketer_logs_in_finds_a_customer_approves_a_merge_and_exports(
     tenant: Tenant, chromium: Any, tmp_path: Path
 ) -> None:
-    people = [
-        {
-            "event_type": "purchase",
-            "email": "a@example.com",
-            "occurred_at": "2024-01-01T00:00:00Z",
-            "order": {"order_id": "o1", "total": "10.00"},
-        },
-        {
-            "event_type": "purchase",
-            "phone": "+12025550143",
-            "occurred_at": "2024-01-02T00:00:00Z",
-            "order": {"order_id": "o2", "total": "20.00"},
-        },
-        {
-            "event_type": "purchase",
-            "loyalty_id": "L-1",
-            "occurred_at": "2024-01-03T00:00:00Z",
-            "order": {"order_id": "o3", "total": "30.00"},
-        },
-        {
-            "event_type": "purchase",
-            "cookie_id": "c-1",
-            "occurred_at": "2024-01-04T00:00:00Z",
-            "order": {"order_id": "o4", "total": "40.00"},
-        },
-    ]
-    for person in people:
-        tenant.api("POST", "/events", json=person)
-    everyone = {
-        "event_type": "cart_add",
-        "email": "a@example.com",
-        "phone": "+12025550143",
-        "loyalty_id": "L-1",
-        "cookie_id": "c-1",
-    }
-    assert tenant.api("POST", "/events", json=everyone).json()["reviews"] == 1
+    tenant.four_people()
+    assert tenant.api("POST", "/events", json=EVERYONE).json()["reviews"] == 1
 
     page = chromium.new_page(base_url=tenant.live.url)
     page.goto("/dashboard/")

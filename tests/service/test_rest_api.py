@@ -8,7 +8,7 @@ import time
 import orjson
 
 from integration.test_seed_scenarios import SEED_POS_TRANSACTION, SEED_SHOPIFY_ORDER
-from service.live import Tenant
+from service.live import EVERYONE, Tenant
 
 
 def test_post_one_event_and_read_the_profile(tenant: Tenant) -> None:
@@ -119,46 +119,12 @@ def test_timeline_and_orders(tenant: Tenant) -> None:
 
 
 def test_review_approve_and_unmerge_over_the_api(tenant: Tenant) -> None:
-    people = [
-        {
-            "event_type": "purchase",
-            "email": "a@example.com",
-            "occurred_at": "2024-01-01T00:00:00Z",
-            "order": {"order_id": "o1", "total": "10.00"},
-        },
-        {
-            "event_type": "purchase",
-            "phone": "+12025550143",
-            "occurred_at": "2024-01-02T00:00:00Z",
-            "order": {"order_id": "o2", "total": "20.00"},
-        },
-        {
-            "event_type": "purchase",
-            "loyalty_id": "L-1",
-            "occurred_at": "2024-01-03T00:00:00Z",
-            "order": {"order_id": "o3", "total": "30.00"},
-        },
-        {
-            "event_type": "purchase",
-            "cookie_id": "c-1",
-            "occurred_at": "2024-01-04T00:00:00Z",
-            "order": {"order_id": "o4", "total": "40.00"},
-        },
-    ]
-    for person in people:  # one request each: four people, oldest first
-        assert tenant.api("POST", "/events", json=person).json()["created_profiles"] == 1
+    tenant.four_people()
     ids = [
         tenant.api("GET", "/profiles", params=q).json()["items"][0]["id"]
         for q in ({"email": "a@example.com"}, {"phone": "+12025550143"}, {"loyalty_id": "L-1"})
     ]
-    everyone = {
-        "event_type": "cart_add",
-        "email": "a@example.com",
-        "phone": "+12025550143",
-        "loyalty_id": "L-1",
-        "cookie_id": "c-1",
-    }
-    summary = tenant.api("POST", "/events", json=everyone).json()
+    summary = tenant.api("POST", "/events", json=EVERYONE).json()
     assert (summary["merges"], summary["reviews"]) == (0, 1)
     (item,) = tenant.api("GET", "/review").json()
     assert item["attached_profile_id"] == ids[1]  # the phone match wins
