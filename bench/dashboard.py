@@ -6,7 +6,8 @@ On a fresh PostgreSQL database (admin URL ``CONSTINTEL_TEST_POSTGRES_URL``):
 
 1. writes ``--profiles`` profiles (email + phone identifiers) and ``--orders`` orders over
    two years with COPY, the profiles' statistics computed from their orders (the data
-   preparation is not timed and bypasses the write path, which ``bench/ingest.py`` measures);
+   preparation is not timed and bypasses the write path, which ``bench/ingest.py`` measures;
+   the ``order_day`` rollup the write path keeps is rebuilt from the orders);
    ``VACUUM ANALYZE`` (autovacuum's work); fits the brand's prediction models (lifecycle
    labels for the filters);
 2. serves the app (uvicorn, in-process) and requests each page ``--requests`` times after a
@@ -39,6 +40,7 @@ from constintel.db import migrate
 from constintel.db.bulk import insert_rows
 from constintel.db.session import make_engine, transaction
 from constintel.identity.models import CustomerIdentifier
+from constintel.orders import repository as orders_repo
 from constintel.orders.models import CustomerOrder
 from constintel.predictions import service as predictions
 from constintel.profiles.models import CustomerProfile
@@ -46,6 +48,12 @@ from constintel.web.app import create_app
 
 ADMIN_URL = os.environ.get(
     "CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
+)
+
+
+FIRST = ("Ana", "Ben", "Chloe", "Dev", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jo") * 10
+LAST = tuple(
+    f"{s}{n}" for s in ("Silva", "Okafor", "Novak", "Tanaka", "Moreau") for n in range(200)
 )
 
 
@@ -73,7 +81,8 @@ def prepare(url: str, n_profiles: int, n_orders: int, seed: int) -> tuple[str, s
         total = Decimal(rng.randrange(500, 30000)) / 100
         refunded = total if rng.random() < 0.03 else Decimal("0")
         net = total - refunded
-        st = stats.setdefault(owner, [Decimal("0"), 0, placed, placed])
+        st = stats.setdefault(owner, [Decimal("0"), 0, placed, placed, set()])
+        st[4].add("online" if i % 4 else "store")
         st[0] += net
         st[1] += 1
         st[2] = min(st[2], placed)
@@ -82,7 +91,7 @@ def prepare(url: str, n_profiles: int, n_orders: int, seed: int) -> tuple[str, s
     pids = [str(uuid.uuid4()) for _ in range(n_profiles)]
     profile_rows, ident_rows = [], []
     for k, pid in enumerate(pids):
-        ltv, count, first, last = stats.get(k, [Decimal("0"), 0, None, None])
+        ltv, count, first, last, channels = stats.get(k, [Decimal("0"), 0, None, None, set()])
         email, phone = f"c{k}@example.com", f"+1202{5550000 + k:07d}"[:12]
         profile_rows.append(
             {
@@ -91,6 +100,7 @@ def prepare(url: str, n_profiles: int, n_orders: int, seed: int) -> tuple[str, s
                 "status": "active",
                 "merged_into_id": None,
                 "identifiers": {"email": email, "phone": phone},
+                "name": f"{FIRST[k % len(FIRST)]} {LAST[k // len(FIRST) % len(LAST)]}",
                 "lifetime_value": ltv,
                 "total_orders": count,
                 "average_order_value": (ltv / count).quantize(Decimal("0.01"))
@@ -100,7 +110,7 @@ def prepare(url: str, n_profiles: int, n_orders: int, seed: int) -> tuple[str, s
                 "last_order_at": last,
                 "last_seen_at": last,
                 "profile_strength": 50,
-                "channels": ["online"],
+                "channels": sorted(channels),
                 "event_count": count,
                 "created_at": first or now,
                 "updated_at": now,
@@ -153,6 +163,9 @@ def prepare(url: str, n_profiles: int, n_orders: int, seed: int) -> tuple[str, s
         insert_rows(s, CustomerIdentifier.__table__, ident_rows)  # type: ignore[arg-type]
         for start in range(0, len(order_rows), 100_000):
             insert_rows(s, CustomerOrder.__table__, order_rows[start : start + 100_000])  # type: ignore[arg-type]
+    with transaction(engine) as s:
+        # The order_day rollup the write path would have kept (bypassed here).
+        orders_repo.rebuild_days(s, brand_id=brand_id, timezone="UTC")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # What autovacuum does in production (it is off on this machine): statistics, and
         # the visibility map that lets the overview read its covering index alone.
@@ -169,6 +182,7 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
     args = ap.parse_args()
     name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(ADMIN_URL, autocommit=True)
@@ -192,6 +206,7 @@ def main() -> None:
         client.post("/dashboard/login", data={"api_key": key})
         today = datetime.now(UTC).date()
         pages = {
+            "(reference: GET /healthz, no database)": "/healthz",
             "overview (30 days by day)": "/dashboard/",
             "overview (365 days by month)": (
                 f"/dashboard/?from={today - timedelta(days=364)}&to={today}&by=month"
@@ -199,6 +214,8 @@ def main() -> None:
             "customers (top 100 by LTV)": "/dashboard/customers",
             "customers ?lifecycle=champion": "/dashboard/customers?lifecycle=champion",
             "customers ?q=<phone, other format>": f"/dashboard/customers?q={phone}",
+            "customers ?q=<name>": "/dashboard/customers?q=chloe+novak17",
+            "customers ?channel=store": "/dashboard/customers?channel=store",
             "customer page (most orders)": f"/dashboard/customers/{top_id}",
             "review queue": "/dashboard/review",
             "cohorts (12 months)": "/dashboard/cohorts",
@@ -227,7 +244,10 @@ def main() -> None:
         thread.join(timeout=20)
         app.engine.dispose()
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.keep:
+            print(f"kept {url}")
+        else:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

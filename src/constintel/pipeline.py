@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy.orm import Session
@@ -143,6 +144,7 @@ class BrandContext:
     currency: str
     settings: BrandSettings
     junk: JunkList
+    timezone: str = "UTC"  # the brand's days (the order_day rollup)
 
     @classmethod
     def of(cls, brand: Brand) -> BrandContext:
@@ -150,7 +152,7 @@ class BrandContext:
         junk = JunkList(
             emails=settings.junk_emails, phones=settings.junk_phones, region=brand.default_region
         )
-        return cls(brand.id, brand.default_region, brand.currency, settings, junk)
+        return cls(brand.id, brand.default_region, brand.currency, settings, junk, brand.timezone)
 
 
 @dataclass(slots=True)
@@ -216,6 +218,13 @@ class _Order:
     row: dict[str, Any]
     is_new: bool = False
     dirty: bool = False
+    # (placed_at, channel, net) as stored when loaded and counted: what the order adds to the
+    # ``order_day`` rollup now, taken back when the order changes.
+    stored: tuple[datetime | None, str, Decimal] | None = None
+
+    def counted_facts(self) -> tuple[datetime | None, str, Decimal] | None:
+        row = self.row
+        return (row["placed_at"], row["channel"], row["net"]) if row["counted"] else None
 
     def facts(self) -> OrderFacts:
         return OrderFacts(self.row["net"], self.row["counted"], self.row["placed_at"])
@@ -298,6 +307,7 @@ class _Writer:
             self.s, brand_id=self.ctx.brand_id, keys=order_keys
         ):
             order = _Order(dict(row._mapping))
+            order.stored = order.counted_facts()
             self.orders[(row.source, row.external_id)] = order
             if order.row["customer_profile_id"] is not None:
                 self._own(order.row["customer_profile_id"]).orders.append(order)
@@ -406,6 +416,7 @@ class _Writer:
         event_id = new_id()
         if target is not None:
             apply_event(target.stats, event.occurred_at, event.channel)
+            target.name = customer_name(event.properties) or target.name
             target.dirty = True
             self.result.touched_profiles.add(target.id)
         else:
@@ -706,6 +717,7 @@ class _Writer:
                 if o.dirty and not o.is_new
             ],
         )
+        orders_repo.add_to_days(self.s, brand_id=self.ctx.brand_id, deltas=self._day_deltas())
         events_repo.insert_many(self.s, self.events)
         profiles_repo.insert_requests(self.s, self.requests)
         # Profiles merged later in the batch are reported as their survivors.
@@ -730,6 +742,23 @@ class _Writer:
             ],
         )
 
+    def _day_deltas(self) -> orders_repo.DayTotals:
+        """What the batch's order changes add to the ``order_day`` rollup."""
+        zone = ZoneInfo(self.ctx.timezone)
+        deltas: orders_repo.DayTotals = {}
+        for order in self.orders.values():
+            if not order.dirty:
+                continue
+            now = order.counted_facts()
+            if now == order.stored:
+                continue
+            if order.stored is not None:
+                orders_repo.add_day(deltas, zone, *order.stored, sign=-1)
+            if now is not None:
+                orders_repo.add_day(deltas, zone, *now)
+            order.stored = now
+        return deltas
+
     def _messages(self) -> Iterator[dict[str, Any]]:
         """The batch's stream messages (see ``streams.outbox``), keyed by final profile ids.
         ``events.raw`` names the stored event rather than copying its payload: the payload is
@@ -750,6 +779,14 @@ class _Writer:
             )
         for pid in sorted(self.result.touched_profiles):
             yield outbox.profile_updated(brand, pid, "ingested", now)
+
+
+def customer_name(properties: Mapping[str, Any]) -> str | None:
+    """ "First Last" from an event's ``first_name``/``last_name`` properties (the adapters take
+    both from one place: the order's customer, else its billing address), or None."""
+    parts = [str(properties[k]).strip() for k in ("first_name", "last_name") if properties.get(k)]
+    name = " ".join(p for p in parts if p)
+    return name[:200] or None
 
 
 def _apply_order_data(row: dict[str, Any], data: OrderData, occurred_at: datetime) -> None:

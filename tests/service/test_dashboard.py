@@ -113,6 +113,20 @@ def test_overview_numbers_equal_the_orders_to_the_cent(tenant: Tenant) -> None:
     shown = {day: Decimal(value) for day, value in rows}
     assert {d: v for d, v in shown.items() if v} == dict(expected)
     assert len(shown) == 7  # every day of the range, empty ones too
+    # A range that ends in the past (orders after it exist): buyers counted from its orders.
+    yesterday = (today - timedelta(days=1)).date()
+    past = [o for o in in_range if o["occurred_at"][:10] <= yesterday.isoformat()]
+    first_order: dict[str, str] = {}
+    for o in sorted(orders, key=lambda o: o["occurred_at"]):
+        first_order.setdefault(o["email"], o["occurred_at"][:10])
+    buyers = {o["email"] for o in past}
+    new = {e for e in buyers if first_order[e] >= start.isoformat()}
+    html = client.get(
+        "/dashboard/", params={"from": start.isoformat(), "to": yesterday.isoformat()}
+    ).text
+    assert kpi(html, "orders") == str(len(past))
+    assert (kpi(html, "new"), kpi(html, "returning")) == (str(len(new)), str(len(buyers - new)))
+    assert len(buyers - new) == 1  # p0 again
 
 
 def test_search_customer_page_review_and_csv(tenant: Tenant) -> None:
@@ -282,3 +296,67 @@ def test_customers_filter_by_churn_risk(tenant: Tenant) -> None:
     html = login(tenant).get("/dashboard/customers", params={"min_churn": "0.5"}).text
     shown = re.findall(r">(r\d@example\.com)</a>", html)
     assert sorted(shown) == ["r1@example.com", "r2@example.com"]
+
+
+def test_customers_found_by_name_and_filtered_by_segment_and_channel(tenant: Tenant) -> None:
+    from sqlalchemy import text
+
+    from constintel.db.session import transaction
+    from constintel.streams.relay import backlog
+
+    people = [
+        ("ada@example.com", "Ada", "Lovelace", "purchase"),
+        ("alan@example.com", "Alan", "Turing", "purchase"),
+        ("grace@example.com", "Grace", "Hopper", "page_view"),
+    ]
+    for k, (email, first, last, kind) in enumerate(people):
+        event: dict[str, Any] = {
+            "event_type": kind,
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+        }
+        if kind == "purchase":
+            event["order"] = {"order_id": f"n{k}", "total": "10.00"}
+        tenant.api("POST", "/events", json=event)
+    client = login(tenant)
+
+    def shown(**params: str) -> list[str]:
+        html = client.get("/dashboard/customers", params=params).text
+        return sorted(re.findall(r">([a-z]+@example\.com)</a>", html))
+
+    assert shown(q="lovelace") == ["ada@example.com"]
+    assert shown(q="  ALAN   turing ") == ["alan@example.com"]  # every word, any case
+    assert shown(q="a") == ["ada@example.com", "alan@example.com", "grace@example.com"]
+    assert shown(q="ada hopper") == []
+    assert shown(q="%_") == []  # LIKE wildcards are plain characters
+    html = client.get("/dashboard/customers", params={"q": "Grace"}).text
+    assert "<td>Grace Hopper</td>" in html
+    # Channels: the page view is web, the purchases online.
+    assert shown(channel="web") == ["grace@example.com"]
+    assert shown(channel="online") == ["ada@example.com", "alan@example.com"]
+    assert shown(channel="bogus") == shown()  # an unknown channel filters nothing
+    # Segment: the RFM segment of the current prediction (set by hand: three customers are
+    # too few for a fit), once the embedded consumers have scored the profiles.
+    for _ in range(200):
+        if backlog(tenant.live.engine) == 0:
+            break
+        time.sleep(0.05)
+    with transaction(tenant.live.engine) as s:
+        pid = s.execute(
+            text("SELECT customer_profile_id FROM customer_identifier WHERE value = :v"),
+            {"v": "alan@example.com"},
+        ).scalar_one()
+        updated = s.execute(
+            text(
+                "UPDATE profile_prediction SET rfm_segment = 'champions' WHERE"
+                " customer_profile_id = :p"
+            ),
+            {"p": pid},
+        )
+        assert updated.rowcount == 1  # type: ignore[attr-defined]
+    assert shown(segment="champions") == ["alan@example.com"]
+    assert shown(segment="not_a_segment") == shown()
+    exported = client.get("/dashboard/customers.csv", params={"q": "turing"})
+    (row,) = list(csv.DictReader(io.StringIO(exported.text)))
+    assert (row["name"], row["email"]) == ("Alan Turing", "alan@example.com")

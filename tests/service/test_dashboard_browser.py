@@ -81,7 +81,7 @@ def test_a_marketer_logs_in_finds_a_customer_approves_a_merge_and_exports(
     check_page(page, "overview")
 
     page.get_by_role("link", name="Customers").click()
-    page.get_by_label("Email, phone or loyalty id").fill("(202) 555-0143")
+    page.get_by_label("Email, phone, loyalty id or name").fill("(202) 555-0143")
     page.get_by_role("button", name="Search").click()
     check_page(page, "customers")
     page.locator("#customers a").first.click()

@@ -14,6 +14,7 @@ from constintel.brands import service as brands
 from constintel.db.session import transaction
 from constintel.ingest.models import CustomerRawEvent
 from constintel.profiles import service as profiles
+from constintel.profiles.models import CustomerProfile
 from constintel.webhooks import signatures
 from constintel.webhooks.models import WebhookDelivery
 from integration.test_seed_scenarios import SEED_POS_TRANSACTION, SEED_SHOPIFY_ORDER
@@ -203,9 +204,12 @@ def test_erased_person_stays_erased(tenant: Tenant) -> None:
     person = tenant.profile_by(email="customer@example.com")
     assert person is not None
     pid = person["id"]
+    named = {"event_type": "customer_update", "email": "customer@example.com", "first_name": "Sam"}
+    assert tenant.api("POST", "/events", json=named).json()["profile_ids"] == [pid]
     export = tenant.api("GET", f"/profiles/{pid}/export")
     assert export.status_code == 200
     data = export.json()
+    assert data["profile"]["name"] == "Sam"
     assert {i["value"] for i in data["identifiers"]} == {"customer@example.com", "+15550123"}
     assert [Decimal(str(o["net"])) for o in data["orders"]] == [Decimal("89.99")]
     assert data["events"][0]["payload"]["email"] == "customer@example.com"
@@ -238,8 +242,10 @@ def test_erased_person_stays_erased(tenant: Tenant) -> None:
         bodies = s.scalars(
             select(CustomerRawEvent.payload).where(CustomerRawEvent.customer_profile_id == pid)
         ).all()
-    assert len(bodies) == 1  # the redelivered order was a duplicate: nothing new stored
-    assert bodies == [{"erased": True}]
+    assert len(bodies) == 2  # the redelivered order was a duplicate: nothing new stored
+    assert bodies == [{"erased": True}] * 2
+    with transaction(tenant.live.engine) as s:
+        assert s.get(CustomerProfile, pid).name is None  # type: ignore[union-attr]
     with transaction(tenant.live.engine) as s:
         kept = s.scalars(select(WebhookDelivery.body).where(WebhookDelivery.brand_id == tenant.id))
         assert "customer@example.com" not in "".join(kept)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -33,16 +35,26 @@ def create(
     default_region: str = "US",
     currency: str = "USD",
     settings: BrandSettings | None = None,
+    timezone: str = "UTC",
 ) -> Brand:
+    """A new brand. ``timezone`` (IANA) sets the brand's days: the dashboard's days and
+    months and the ``order_day`` rollup are the brand's calendar days."""
     if currency.upper() not in CURRENCY_EXPONENTS:
         raise ConfigurationError(f"unknown currency {currency!r}")
     if len(default_region) != 2 or not default_region.isalpha():
         raise ConfigurationError(f"default region must be ISO 3166 alpha-2, got {default_region!r}")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"unknown time zone {timezone!r} (an IANA name such as Europe/Paris)"
+        ) from None
     brand = Brand(
         id=brand_id or new_id(),
         name=name,
         default_region=default_region.upper(),
         currency=currency.upper(),
+        timezone=timezone,
         settings=(settings or BrandSettings()).model_dump(),
         created_at=utcnow(),
     )

@@ -38,13 +38,19 @@ def brands_create(
     name: str,
     region: Annotated[str, typer.Option(help="Default phone region, ISO 3166 alpha-2.")] = "US",
     currency: Annotated[str, typer.Option(help="Reporting currency, ISO 4217.")] = "USD",
+    timezone: Annotated[
+        str,
+        typer.Option(help="IANA time zone of the brand's days (dashboard, quiet hours)."),
+    ] = "UTC",
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a brand; print its id, an API key (shown only now) and a webhook secret per
     platform, with the webhook address to paste into each."""
     try:
         with transaction(state.app().engine) as session:
-            brand = brands.create(session, name=name, default_region=region, currency=currency)
+            brand = brands.create(
+                session, name=name, default_region=region, currency=currency, timezone=timezone
+            )
             key = credentials.issue_key(session, brand_id=brand.id)
             secrets = {
                 source: credentials.set_secret(session, brand_id=brand.id, source=source).secret
@@ -68,9 +74,9 @@ def brands_list() -> None:
     """List brands."""
     with transaction(state.app().engine) as session:
         rows = session.scalars(select(Brand).order_by(Brand.created_at)).all()
-        table = Table("id", "name", "region", "currency")
+        table = Table("id", "name", "region", "currency", "timezone")
         for b in rows:
-            table.add_row(b.id, b.name, b.default_region, b.currency)
+            table.add_row(b.id, b.name, b.default_region, b.currency, b.timezone)
     console.print(table)
 
 

@@ -142,6 +142,7 @@ def list_profiles(
             [
                 {
                     "id": r.id,
+                    "name": r.name,
                     "email": (r.identifiers or {}).get("email"),
                     "phone": (r.identifiers or {}).get("phone"),
                     "lifetime_value": str(r.lifetime_value),
@@ -160,10 +161,11 @@ def list_profiles(
         ids = r.identifiers or {}
         p = found.get(r.id) or {}
         risk = p.get("churn_risk")
+        contact = ids.get("email") or ids.get("phone") or "-"
         cells.append(
             {
                 "id": r.id,
-                "contact": ids.get("email") or ids.get("phone") or "-",
+                "contact": f"{r.name} <{contact}>" if r.name else contact,
                 "lifetime value": str(r.lifetime_value),
                 "orders": str(r.total_orders),
                 "last order": r.last_order_at.date().isoformat() if r.last_order_at else "-",

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from constintel.orders import repository as orders_repo
 from constintel.orders.models import CustomerOrder
 from constintel.predictions.models import ProfilePrediction
 from constintel.profiles.models import CustomerProfile
@@ -78,49 +79,19 @@ def overview(
     lo = datetime.combine(start, time(0), zone).astimezone(UTC)
     hi = datetime.combine(end + timedelta(days=1), time(0), zone).astimezone(UTC)
     out = Overview(start, end, granularity, currency)
+    # Revenue and orders per bucket and channel from the order_day rollup (a few hundred rows
+    # for a year), which the write path keeps equal to the orders.
     per: dict[date, list[Any]] = {}
     channels: dict[str, Decimal] = {}
-    in_range = (
-        (O.c.brand_id == brand_id)
-        & O.c.counted.is_(True)
-        & (O.c.placed_at >= lo)
-        & (O.c.placed_at < hi)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Grouped in the database by brand day and channel, and the distinct buyers counted
-        # there too: two index-only scans of the range (see ORDERS_BY_DAY).
-        local_day = func.date(func.timezone(timezone, O.c.placed_at)).label("d")
-        grouped = (
-            select(local_day, O.c.channel, func.sum(O.c.net), func.count())
-            .where(in_range)
-            .group_by(local_day, O.c.channel)
-        )
-        for d, channel, value, count in session.execute(grouped):
-            entry = per.setdefault(bucket_of(d, granularity), [ZERO, 0])
-            entry[0] += value
-            entry[1] += count
-            channels[channel] = channels.get(channel, ZERO) + value
-        out.customers = int(
-            session.execute(
-                select(func.count(func.distinct(O.c.customer_profile_id))).where(in_range)
-            ).scalar_one()
-        )
-    else:
-        # SQLite has no time zones: the rows come back and are counted here.
-        buyers: set[str] = set()
-        rows = session.execute(
-            select(O.c.placed_at, O.c.net, O.c.customer_profile_id, O.c.channel).where(in_range)
-        )
-        for placed_at, net, profile_id, channel in rows:
-            entry = per.setdefault(
-                bucket_of(placed_at.astimezone(zone).date(), granularity), [ZERO, 0]
-            )
-            entry[0] += net
-            entry[1] += 1
-            channels[channel] = channels.get(channel, ZERO) + net
-            if profile_id:
-                buyers.add(profile_id)
-        out.customers = len(buyers)
+    for (day, channel), (value, count) in orders_repo.day_totals(
+        session, brand_id=brand_id, start=start, end=end
+    ).items():
+        if not count and not value:
+            continue
+        entry = per.setdefault(bucket_of(day, granularity), [ZERO, 0])
+        entry[0] += value
+        entry[1] += count
+        channels[channel] = channels.get(channel, ZERO) + value
     for value, count in per.values():
         out.revenue += value
         out.orders += count
@@ -139,26 +110,41 @@ def overview(
     # One pass over the profiles: new customers (first order in the range; the other buyers
     # of the range are returning), the repeat-purchase rate, the lifetime-value histogram.
     active = (P.c.brand_id == brand_id) & (P.c.status == "active") & (P.c.total_orders > 0)
+    buyers = (P.c.brand_id == brand_id) & (P.c.status != "merged") & (P.c.total_orders > 0)
     edges = [Decimal(v) for v in ("0", "50", "100", "250", "500", "1000", "2500")]
     uppers = [*edges[1:], None]
     ltv = P.c.lifetime_value
+    in_range = (P.c.last_order_at >= lo) & (P.c.first_order_at < hi)
     counted = session.execute(
         select(
-            func.count(),
-            func.count().filter(P.c.total_orders >= 2),
+            func.count().filter(P.c.status == "active"),
+            func.count().filter(P.c.status == "active", P.c.total_orders >= 2),
             func.count().filter(P.c.first_order_at >= lo, P.c.first_order_at < hi),
+            func.count().filter(in_range),
+            func.max(P.c.last_order_at),
             *(
-                func.count().filter(ltv >= low if high is None else ltv < high, ltv >= low)
+                func.count().filter(
+                    P.c.status == "active", ltv >= low if high is None else ltv < high, ltv >= low
+                )
                 for low, high in zip(edges, uppers, strict=True)
             ),
-        ).where(active)
+        ).where(buyers)
     ).one()
-    total, repeat, new = (int(v) for v in counted[:3])
+    total, repeat, new, ordered_in_range = (int(v) for v in counted[:4])
+    latest = counted[4]
+    # A customer ordered in [lo, hi) exactly when their first order is before hi and their
+    # last one at or after lo, as long as no order is at or after hi (a range that ends
+    # today). A range in the past counts the distinct buyers of its orders instead.
+    out.customers = (
+        ordered_in_range
+        if latest is None or latest < hi
+        else _buyers(session, brand_id=brand_id, lo=lo, hi=hi)
+    )
     out.new_customers = new
     out.returning_customers = out.customers - new
     out.repeat_rate = (repeat / total) if total else 0.0
     labels = [f"{edges[i]} to {edges[i + 1]}" for i in range(len(edges) - 1)] + [f"{edges[-1]}+"]
-    out.ltv_histogram = list(zip(labels, (int(c) for c in counted[3:]), strict=True))
+    out.ltv_histogram = list(zip(labels, (int(c) for c in counted[5:]), strict=True))
     out.lifecycles = dict(
         Counter(
             dict(
@@ -179,6 +165,20 @@ def overview(
         )
     )
     return out
+
+
+def _buyers(session: Session, *, brand_id: str, lo: datetime, hi: datetime) -> int:
+    """Distinct customers with a counted order placed in [lo, hi)."""
+    return int(
+        session.execute(
+            select(func.count(func.distinct(O.c.customer_profile_id))).where(
+                O.c.brand_id == brand_id,
+                O.c.counted.is_(True),
+                O.c.placed_at >= lo,
+                O.c.placed_at < hi,
+            )
+        ).scalar_one()
+    )
 
 
 @dataclass

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, Text, delete, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from starlette.templating import Jinja2Templates
 
@@ -31,7 +32,7 @@ from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
 from constintel.orders import repository as orders_repo
 from constintel.predictions import service as predictions
-from constintel.predictions.segments import LIFECYCLES
+from constintel.predictions.segments import LIFECYCLES, SEGMENTS
 from constintel.profiles import repository as profiles_repo
 from constintel.profiles import service as profiles
 from constintel.profiles.models import CustomerProfile
@@ -185,7 +186,13 @@ def overview_page(request: Request) -> Response:
     )
 
 
-def _search(session: Session, brand: Brand, q: str) -> list[Any]:
+def cast_text(column: Any) -> Any:
+    return sql_cast(column, Text)
+
+
+def _search(session: Session, brand: Brand, q: str, limit: int, *, names: bool = True) -> list[Any]:
+    """An email, a phone in any format or a loyalty id finds its one profile; words that are
+    none of these search the customers' names (unless ``names`` is false)."""
     kinds = (
         ["email"]
         if "@" in q
@@ -200,30 +207,41 @@ def _search(session: Session, brand: Brand, q: str) -> list[Any]:
             continue
         if row.status == "active":
             return [row]
-    return []
+    if "@" in q or not names:
+        return []
+    return profiles_repo.search_by_name(session, brand_id=brand.id, text=q, limit=limit)
+
+
+CHANNELS = ("online", "store", "web", "messaging")
 
 
 def _customers(session: Session, brand: Brand, params: Any, limit: int) -> list[Any]:
+    """The customers list: a search (``q``), or the brand's customers narrowed by lifecycle,
+    RFM segment, churn risk and channel, sorted by lifetime value or last order."""
     q = (params.get("q") or "").strip()
     if q:
-        return _search(session, brand, q)
-    lifecycle = params.get("lifecycle")
+        return _search(session, brand, q, limit)
     sort = (
         params.get("sort")
         if params.get("sort") in ("lifetime_value", "last_order_at")
         else "lifetime_value"
     )
-    join: Any = None
-    where: list[Any] = []
-    if lifecycle in LIFECYCLES:
-        join, where = predictions.segment_filter(lifecycle=lifecycle, rfm_segment=None)
+    lifecycle = params.get("lifecycle") if params.get("lifecycle") in LIFECYCLES else None
+    segment = params.get("segment") if params.get("segment") in SEGMENTS else None
     try:
         min_churn = float(params.get("min_churn") or "nan")
     except ValueError:
         min_churn = float("nan")
-    if 0 <= min_churn <= 1:
-        join, _ = predictions.segment_filter(lifecycle=None, rfm_segment=None)
-        where = [*where, predictions.PP.c.churn_risk >= min_churn]
+    join: Any = None
+    where: list[Any] = []
+    if lifecycle or segment or 0 <= min_churn <= 1:
+        join, where = predictions.segment_filter(lifecycle=lifecycle, rfm_segment=segment)
+        if 0 <= min_churn <= 1:
+            where.append(predictions.PP.c.churn_risk >= min_churn)
+    if params.get("channel") in CHANNELS:
+        # ``channels`` is a JSON list of fixed words: its text holds '"store"' exactly when
+        # the list does (JSON text on SQLite, JSONB's text on PostgreSQL).
+        where.append(cast_text(P.c.channels).contains(f'"{params.get("channel")}"'))
     return profiles_repo.list_page(
         session, brand_id=brand.id, sort=sort, limit=limit, offset=0, join=join, where=where
     )
@@ -242,6 +260,8 @@ def customers_page(request: Request) -> Response:
             "rows": rows,
             "predictions": found,
             "lifecycles": LIFECYCLES,
+            "segments": SEGMENTS,
+            "channels": CHANNELS,
             "params": request.query_params,
             "page": "customers",
         },
@@ -258,6 +278,7 @@ def customers_csv(request: Request) -> Response:
     out.writerow(
         [
             "id",
+            "name",
             "email",
             "phone",
             "lifetime_value",
@@ -275,6 +296,7 @@ def customers_csv(request: Request) -> Response:
         out.writerow(
             [
                 r.id,
+                r.name or "",
                 ids.get("email", ""),
                 ids.get("phone", ""),
                 str(r.lifetime_value),
@@ -469,7 +491,7 @@ async def link_event(request: Request, event_id: str) -> Response:
     form = await _form(request)
     who = form.get("customer", "").strip()
     with logged_in(request) as (session, brand):
-        found = _search(session, brand, who) if who else []
+        found = _search(session, brand, who, 1, names=False) if who else []
         if not found:
             return RedirectResponse("/dashboard/unattached?error=no+such+customer", status_code=303)
         try:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from constintel.db.base import Base
 from constintel.db.types import JSONDoc, Money, UTCDateTime
 
-__all__ = ["CustomerOrder"]
+__all__ = ["CustomerOrder", "OrderDay"]
 
 
 class CustomerOrder(Base):
@@ -54,3 +54,18 @@ class CustomerOrder(Base):
     line_items: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderDay(Base):
+    """Revenue (sum of ``net``) and number of counted orders per brand day (in the brand's
+    timezone) and channel: a rollup of ``customer_order`` that the write path keeps in the same
+    transaction as the orders, so the dashboard reads a year in a few hundred rows.
+    ``stats recompute`` rebuilds it from the orders and reports any drift."""
+
+    __tablename__ = "order_day"
+
+    brand_id: Mapped[str] = mapped_column(String(36), ForeignKey("brand.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Money)
+    orders: Mapped[int] = mapped_column(Integer)

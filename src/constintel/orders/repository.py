@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from constintel.db import owned
 from constintel.db.bulk import insert_rows, update_rows
 from constintel.db.chunks import chunked, select_by_pairs
-from constintel.orders.models import CustomerOrder
+from constintel.db.upsert import insert_for
+from constintel.orders.models import CustomerOrder, OrderDay
 
 __all__ = [
     "MUTABLE_COLUMNS",
+    "DayTotals",
+    "add_day",
+    "add_to_days",
     "assign",
+    "day_totals",
     "get_by_external_ids",
     "get_ids_unattached",
     "ids_by_owner",
@@ -24,10 +32,14 @@ __all__ = [
     "move_to_profile",
     "order_dates",
     "reassign_owners",
+    "rebuild_days",
     "update_many",
 ]
 
 T = cast(Table, CustomerOrder.__table__)
+D = cast(Table, OrderDay.__table__)
+# (brand day, channel) -> [revenue, orders]
+DayTotals = dict[tuple[date, str], list[Any]]
 MUTABLE_COLUMNS = (
     "customer_profile_id",
     "order_number",
@@ -125,3 +137,84 @@ def page_for_profile(
         limit=limit,
         offset=offset,
     )
+
+
+def add_day(
+    totals: DayTotals,
+    zone: ZoneInfo,
+    placed_at: datetime | None,
+    channel: str,
+    net: Decimal,
+    sign: int = 1,
+) -> None:
+    """Add (or, with ``sign=-1``, take back) one counted order's contribution."""
+    if placed_at is None:
+        return
+    entry = totals.setdefault((placed_at.astimezone(zone).date(), channel), [Decimal(0), 0])
+    entry[0] += sign * net
+    entry[1] += sign
+
+
+def add_to_days(session: Session, *, brand_id: str, deltas: DayTotals) -> None:
+    """Add the batch's changes to the ``order_day`` rollup (one upsert per changed day)."""
+    rows = [
+        {"brand_id": brand_id, "day": day, "channel": channel, "revenue": r, "orders": n}
+        for (day, channel), (r, n) in sorted(deltas.items())
+        if r or n
+    ]
+    if not rows:
+        return
+    ins = insert_for(session, D)
+    session.execute(
+        ins.on_conflict_do_update(
+            index_elements=[D.c.brand_id, D.c.day, D.c.channel],
+            set_={
+                "revenue": D.c.revenue + ins.excluded.revenue,
+                "orders": D.c.orders + ins.excluded.orders,
+            },
+        ),
+        rows,
+    )
+
+
+def day_totals(session: Session, *, brand_id: str, start: date, end: date) -> DayTotals:
+    """The rollup over brand days [start, end]."""
+    return {
+        (day, channel): [revenue, orders]
+        for day, channel, revenue, orders in session.execute(
+            select(D.c.day, D.c.channel, D.c.revenue, D.c.orders).where(
+                D.c.brand_id == brand_id, D.c.day >= start, D.c.day <= end
+            )
+        )
+    }
+
+
+def rebuild_days(session: Session, *, brand_id: str, timezone: str) -> list[tuple[Any, ...]]:
+    """Rebuild the brand's ``order_day`` rollup from its counted orders. Returns the drift
+    found: (day, channel, stored [revenue, orders], recomputed [revenue, orders])."""
+    zone = ZoneInfo(timezone)
+    fresh: DayTotals = {}
+    rows = session.execute(
+        select(T.c.placed_at, T.c.channel, T.c.net).where(
+            T.c.brand_id == brand_id, T.c.counted.is_(True)
+        )
+    )
+    for placed_at, channel, net in rows:
+        add_day(fresh, zone, placed_at, channel, net)
+    fresh = {k: v for k, v in fresh.items() if v[1]}
+    stored = {
+        (day, channel): [revenue, orders]
+        for day, channel, revenue, orders in session.execute(
+            select(D.c.day, D.c.channel, D.c.revenue, D.c.orders).where(D.c.brand_id == brand_id)
+        )
+        if orders or revenue
+    }
+    drift = [
+        (key[0], key[1], stored.get(key), fresh.get(key))
+        for key in sorted(set(stored) | set(fresh))
+        if stored.get(key) != fresh.get(key)
+    ]
+    if drift:
+        session.execute(delete(D).where(D.c.brand_id == brand_id))
+        add_to_days(session, brand_id=brand_id, deltas=fresh)
+    return drift

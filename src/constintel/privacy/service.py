@@ -184,7 +184,7 @@ def erase(session: Session, *, brand: Brand, profile_id: str) -> dict[str, int]:
     session.execute(
         update(CustomerProfile)
         .where(CustomerProfile.brand_id == brand.id, CustomerProfile.id.in_(ids))
-        .values(identifiers={}, profile_strength=0, updated_at=now)
+        .values(identifiers={}, name=None, profile_strength=0, updated_at=now)
     )
     session.execute(
         update(CustomerProfile).where(CustomerProfile.id == row.id).values(status=ERASED)

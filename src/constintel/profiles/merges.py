@@ -53,6 +53,8 @@ def merge_states(
         raise ConflictError(f"cannot merge {merged.id} into {survivor.id}")
     snapshot = {
         "identifiers": merged.snapshot,
+        "name": merged.name,
+        "survivor_name": survivor.name,
         "lifetime_value": str(merged.stats.lifetime_value),
         "total_orders": merged.stats.total_orders,
         "created_at": merged.created_at.isoformat(),
@@ -63,6 +65,8 @@ def merge_states(
     merged.merged_into_id = survivor.id
     merged.stats = ProfileStats()
     merged.snapshot = {"all": {}}
+    survivor.name = survivor.name or merged.name
+    merged.name = None
     survivor.dirty = merged.dirty = True
     return {
         "id": new_id(),
@@ -190,6 +194,11 @@ def unmerge(
     restored = profiles_repo.get(session, brand_id=brand_id, profile_id=merged_id)
     state = ProfileState.from_row(restored)
     state.status, state.merged_into_id = "active", None
+    before: dict[str, Any] = record.merged_snapshot or {}
+    state.name = before.get("name")
+    if state.name is not None and holder.name == state.name != before.get("survivor_name"):
+        # The survivor had taken the merged profile's name: it gives it back.
+        profiles_repo.set_name(session, profile_id=holder.id, name=before.get("survivor_name"))
     profiles_repo.update_many(
         session, [{"id": merged_id, **stat_values(state, settings, currency, now)}]
     )

@@ -32,6 +32,9 @@ class CustomerProfile(Base):
     # Denormalized snapshot {kind: primary value, ...} for the seed's SQL; the identifier
     # table is the source of truth.
     identifiers: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    # The name the customer last gave (first and last name of an order's customer or billing
+    # address); display and search only, never used to link profiles.
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lifetime_value: Mapped[Decimal] = mapped_column(Money)
     total_orders: Mapped[int] = mapped_column(Integer, default=0)
     average_order_value: Mapped[Decimal] = mapped_column(Money)

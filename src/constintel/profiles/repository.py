@@ -32,7 +32,9 @@ __all__ = [
     "merged_ids_by_target",
     "redirect_merged",
     "redirect_merged_many",
+    "search_by_name",
     "set_merged_into",
+    "set_name",
     "sum_lifetime_value",
     "sum_net_orders",
     "update_many",
@@ -51,6 +53,7 @@ STAT_COLUMNS = (
     "status",
     "merged_into_id",
     "identifiers",
+    "name",
     "lifetime_value",
     "total_orders",
     "average_order_value",
@@ -132,6 +135,10 @@ def redirect_merged(session: Session, *, from_profile: str, to_profile: str) -> 
 def set_merged_into(session: Session, *, ids: Sequence[str], target: str | None) -> None:
     for chunk in chunked(ids):
         session.execute(update(P).where(P.c.id.in_(chunk)).values(merged_into_id=target))
+
+
+def set_name(session: Session, *, profile_id: str, name: str | None) -> None:
+    session.execute(update(P).where(P.c.id == profile_id).values(name=name))
 
 
 def insert_merge(session: Session, row: Mapping[str, Any]) -> None:
@@ -253,6 +260,26 @@ def list_page(
             .order_by(column.desc().nulls_last(), P.c.id)
             .limit(limit)
             .offset(offset)
+        ).all()
+    )
+
+
+def search_by_name(session: Session, *, brand_id: str, text: str, limit: int) -> list[Any]:
+    """Active profiles whose name contains every word of ``text`` (case-insensitive), highest
+    lifetime value first."""
+    words = text.lower().split()
+    if not words:
+        return []
+    return list(
+        session.execute(
+            select(P)
+            .where(
+                P.c.brand_id == brand_id,
+                P.c.status == "active",
+                *(func.lower(P.c.name).contains(w, autoescape=True) for w in words),
+            )
+            .order_by(P.c.lifetime_value.desc(), P.c.id)
+            .limit(limit)
         ).all()
     )
 

@@ -21,6 +21,7 @@ class ProfileRead(BaseModel):
     """Money is serialized as a decimal string (``"215.49"``), never a float."""
 
     id: str
+    name: str | None  # the name the customer last gave; display only, never links
     lifetime_value: Decimal
     currency: str
     total_orders: int

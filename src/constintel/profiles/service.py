@@ -85,6 +85,7 @@ def read(session: Session, *, brand: Brand, row: Any) -> ProfileRead:
     ]
     return ProfileRead(
         id=row.id,
+        name=row.name,
         lifetime_value=row.lifetime_value,
         currency=brand.currency,
         total_orders=row.total_orders,
@@ -223,7 +224,9 @@ class Drift:
 
 
 def recompute_all(session: Session, *, brand: Brand) -> tuple[int, list[Drift]]:
-    """Rebuild every live profile from its rows; returns (profiles checked, drifts found)."""
+    """Rebuild every live profile from its rows, and the brand's ``order_day`` rollup from its
+    orders; returns (profiles checked, drifts found). A rollup drift reads
+    ``Drift("order_day", "<day> <channel>", [revenue, orders] stored, ... recomputed)``."""
     lock_brand(session, brand.id)
     settings = _settings(brand)
     now = utcnow()
@@ -236,6 +239,10 @@ def recompute_all(session: Session, *, brand: Brand) -> tuple[int, list[Drift]]:
         for key, value in after.items():
             if key != "updated_at" and before[key] != value:
                 drifts.append(Drift(row.id, key, before[key], value))
+    for day, channel, stored, fresh in orders_repo.rebuild_days(
+        session, brand_id=brand.id, timezone=brand.timezone
+    ):
+        drifts.append(Drift("order_day", f"{day} {channel}", stored, fresh))
     return len(ids), drifts
 
 

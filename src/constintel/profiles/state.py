@@ -27,6 +27,7 @@ class ProfileState:
     merged_into_id: str | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
     stats: ProfileStats = field(default_factory=ProfileStats)
+    name: str | None = None
     is_new: bool = False
     dirty: bool = False
 
@@ -62,6 +63,7 @@ class ProfileState:
             row.merged_into_id,
             dict(row.identifiers or {"all": {}}),
             stats,
+            row.name,
         )
 
 
@@ -74,6 +76,7 @@ def stat_values(
         "status": profile.status,
         "merged_into_id": profile.merged_into_id,
         "identifiers": profile.snapshot,
+        "name": profile.name,
         "lifetime_value": stats.lifetime_value,
         "total_orders": stats.total_orders,
         "average_order_value": average(stats, currency),

@@ -271,3 +271,23 @@ def test_unattached_event_can_be_linked(engine, ctx, ingest) -> None:
         2,
     )
     assert "store" in linked.channels
+
+
+def test_the_name_follows_merges_and_unmerges(engine, ctx, ingest) -> None:
+    ingest(("api", None, api_purchase("o1", "10.00", 1, email="a@shop.com")))
+    named = api_purchase("o2", "20.00", 2, phone="+1 212 555 0101")
+    ingest(("api", None, {**named, "first_name": " Bea ", "last_name": "Lin"}))
+    a = profile_by(engine, ctx, "email", "a@shop.com")
+    b = profile_by(engine, ctx, "phone", "+12125550101")
+    assert (a.name, b.name) == (None, "Bea Lin")
+    ingest(("api", None, api_purchase("o3", "5.00", 3, email="a@shop.com", phone="2125550101")))
+    merged = profile_by(engine, ctx, "email", "a@shop.com")
+    assert (merged.id, merged.name) == (a.id, "Bea Lin")  # the survivor had none: it takes b's
+    with transaction(engine) as session:
+        brand = brands.get(session, ref=ctx.brand_id)
+        profiles.unmerge(session, brand=brand, merged_id=b.id)
+    assert profile_id(engine, ctx, b.id).name == "Bea Lin"
+    assert profile_id(engine, ctx, a.id).name is None  # and gives it back
+    # A later event with another name renames the profile.
+    ingest(("api", None, {**api_purchase("o4", "1.00", 4, email="a@shop.com"), "first_name": "Al"}))
+    assert profile_by(engine, ctx, "email", "a@shop.com").name == "Al"

@@ -8,6 +8,7 @@ Body::
      "cart_token": ...,                       # and/or "identifiers": {"email": ..., ...}
      "product_id": ..., "product_name": ..., "price": "29.99", "currency": "USD",
      "quantity": 2, "channel": "whatsapp", "text": "...", "url": "...",
+     "first_name": ..., "last_name": ...,     # the customer's name, display and search only
      "order": {"order_id": ..., "total": ..., "currency": ..., "status": ...,
                "items": [{"product_id", "product_name", "price", "quantity"}]}}
 
@@ -23,8 +24,8 @@ Mapping decisions:
 - ``identifiers`` accepts only the kinds listed above (this is our own API, so a misspelled
   kind is an error rather than a silently dropped identifier).
 - ``properties`` keep ``product_id``, ``product_name``, ``price`` (the exact Decimal as a
-  string, plus ``currency``), ``quantity``, ``url``, ``text`` and ``channel`` (e.g.
-  ``whatsapp``) when present.
+  string, plus ``currency``), ``quantity``, ``url``, ``text``, ``channel`` (e.g.
+  ``whatsapp``), ``first_name`` and ``last_name`` when present.
 - ``event_id``, when given, becomes ``CanonicalEvent.external_id``.
 """
 
@@ -75,7 +76,15 @@ EVENT_TYPES: Mapping[str, tuple[EventType, Channel]] = {
 }
 IDENTIFIER_KINDS = ("email", "phone", "cookie_id", "device_id", "loyalty_id", "cart_token")
 _STATUSES: Mapping[str, OrderStatus] = {status.value: status for status in OrderStatus}
-_TEXT_PROPERTIES = ("product_name", "url", "text", "channel", "store_id")
+_TEXT_PROPERTIES = (
+    "product_name",
+    "url",
+    "text",
+    "channel",
+    "store_id",
+    "first_name",
+    "last_name",
+)
 
 
 def normalize(
