@@ -3,8 +3,12 @@ models, and the seed's "Verify Processing" SQL runs verbatim on PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -12,8 +16,11 @@ from sqlalchemy import Engine, text
 
 from constintel.brands import service as brands
 from constintel.db import migrate
+from constintel.db.bulk import insert_rows
 from constintel.db.metadata import metadata
 from constintel.db.session import make_engine, transaction
+from constintel.orders import repository as orders_repo
+from constintel.orders.models import CustomerOrder
 from constintel.pipeline import BrandContext, Envelope, ingest_batch
 
 SEED_VERIFY_SQL = """
@@ -84,3 +91,80 @@ def test_seed_verify_processing_sql_runs_verbatim(postgres_engine: Engine) -> No
     assert len(rows) == 1
     _, email, ltv, orders, events = rows[0]
     assert (email, ltv, orders, events) == ("customer@example.com", Decimal("215.49"), 2, 2)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """A database with no schema yet (a fresh SQLite file, or a fresh PostgreSQL database)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    postgres_url: str = request.getfixturevalue("postgres_url")
+    name = f"constintel_migrate_{uuid.uuid4().hex[:10]}"
+    admin = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(postgres_url.rsplit("/", 1)[0] + f"/{name}")
+    yield engine
+    engine.dispose()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_upgrade_builds_the_order_day_rollup_of_stored_orders(empty_engine: Engine) -> None:
+    """0007 fills order_day from the orders already stored, in each brand's days."""
+    migrate.upgrade(empty_engine, "0006")
+    placed = [  # (UTC time, channel, net, counted)
+        (datetime(2025, 3, 1, 17, 0, tzinfo=UTC), "online", Decimal("10.25"), True),
+        (datetime(2025, 3, 1, 19, 0, tzinfo=UTC), "online", Decimal("5.50"), True),  # Mar 2 IST
+        (datetime(2025, 3, 1, 20, 0, tzinfo=UTC), "store", Decimal("7.00"), True),  # Mar 2 IST
+        (datetime(2025, 3, 1, 21, 0, tzinfo=UTC), "online", Decimal("0"), False),  # cancelled
+    ]
+    with transaction(empty_engine) as session:
+        brand = brands.create(session, name="old", timezone="Asia/Kolkata")
+        brand_id = brand.id
+        insert_rows(
+            session,
+            CustomerOrder.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "brand_id": brand_id,
+                    "source": "api",
+                    "external_id": f"o{k}",
+                    "customer_profile_id": None,
+                    "order_number": None,
+                    "status": "delivered" if counted else "cancelled",
+                    "financial_status": None,
+                    "fulfillment_status": None,
+                    "currency": "USD",
+                    "total": net,
+                    "refunded": Decimal("0"),
+                    "net": net,
+                    "counted": counted,
+                    "refunds": {},
+                    "placed_at": at,
+                    "source_updated_at": at,
+                    "channel": channel,
+                    "store_id": None,
+                    "test": False,
+                    "line_items": [],
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for k, (at, channel, net, counted) in enumerate(placed)
+            ],
+        )
+    migrate.upgrade(empty_engine)
+    with transaction(empty_engine) as session:
+        days = orders_repo.day_totals(
+            session, brand_id=brand_id, start=date(2025, 3, 1), end=date(2025, 3, 2)
+        )
+        assert days == {
+            (date(2025, 3, 1), "online"): [Decimal("10.25"), 1],
+            (date(2025, 3, 2), "online"): [Decimal("5.50"), 1],
+            (date(2025, 3, 2), "store"): [Decimal("7.00"), 1],
+        }
+        assert orders_repo.rebuild_days(session, brand_id=brand_id, timezone="Asia/Kolkata") == []
