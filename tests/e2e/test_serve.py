@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -127,3 +128,75 @@ def test_events_replay_command(tmp_path: Path) -> None:
     still = run(url, "events", "replay", "--brand", "euro-shop").stdout
     assert "1 still rejected" in still
     assert "currency" in still
+
+
+@pytest.mark.postgres
+def test_production_layout_serve_no_drain_beside_a_drain_process(
+    postgres_url: str, redis_url: str, stream_names: Any, tmp_path: Path
+) -> None:
+    """`serve --no-drain` answers the webhook; `constintel drain` resolves it and publishes
+    its stream messages to Redis right after the batch."""
+    import redis
+
+    env = {
+        **os.environ,
+        "CONSTINTEL_DATABASE_URL": postgres_url,
+        "CONSTINTEL_REDIS_URL": redis_url,
+        "CONSTINTEL_STREAM_PREFIX": stream_names.prefix,
+        "CONSTINTEL_SERVE_OUTBOX": "false",
+    }
+    creds = json.loads(run(postgres_url, "brands", "create", "layout", "--json").stdout)
+    port = _free_port()
+    logs = [(tmp_path / f"{n}.log").open("wb") for n in ("serve", "drain")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "constintel", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for args, log in (
+            (["serve", "--no-drain", "--port", str(port)], logs[0]),
+            (["drain"], logs[1]),
+        )
+    ]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        body = orjson.dumps({**ORDER, "id": 5151, "email": "layout@example.com"})
+        sig = signatures.shopify_signature(creds["secrets"]["shopify"], body)
+        r = httpx.post(
+            f"{base}/webhooks/shopify/{creds['id']}",
+            content=body,
+            headers={"X-Shopify-Hmac-Sha256": sig, "X-Shopify-Topic": "orders/create"},
+        )
+        assert r.status_code == 200, r.text
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        stream = stream_names.stream("events.normalized")
+        deadline = time.monotonic() + 15
+        while not client.xlen(stream):
+            assert time.monotonic() < deadline, (tmp_path / "drain.log").read_text()
+            time.sleep(0.05)
+        ((_, fields),) = client.xrange(stream)
+        client.close()
+        assert "layout@example.com" not in json.dumps(fields)  # ids only, no personal data
+        auth = {"Authorization": f"Bearer {creds['api_key']}"}
+        found = httpx.get(
+            f"{base}/api/v1/profiles", params={"email": "layout@example.com"}, headers=auth
+        ).json()["items"]
+        assert found[0]["lifetime_value"] == "42.50"
+        assert found[0]["id"] in json.dumps(fields)  # the message names the resolved profile
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+        for log in logs:
+            log.close()

@@ -79,6 +79,18 @@ def drain(
         raise fail(str(exc)) from exc
     client = connect(app.settings.redis_url) if app.settings.redis_url else None
     pump = outbox_pump(app, client) if outbox else None
-    inbox = drainer(app.engine, interval=interval, on_drained=pump.wake if pump else None)
+
+    def publish() -> None:
+        # Right after each drained batch, in the drain's own thread: the batch's messages go
+        # out now instead of waiting for the relay thread to get the interpreter back.
+        # A failure (Redis down) never holds the drain back: the relay thread retries.
+        assert pump is not None
+        try:
+            while pump.step() > 0:
+                pass
+        except Exception:
+            pump.wake()
+
+    inbox = drainer(app.engine, interval=interval, on_drained=publish if pump else None)
     console.print(f"draining the webhook inbox every {interval} s when idle; Ctrl-C stops")
     run_until_stopped([inbox] if pump is None else [pump, inbox])
