@@ -185,7 +185,8 @@ def test_production_layout_serve_no_drain_beside_a_drain_process(
         while not client.xlen(stream):
             assert time.monotonic() < deadline, (tmp_path / "drain.log").read_text()
             time.sleep(0.05)
-        ((_, fields),) = client.xrange(stream)
+        entries: list[Any] = client.xrange(stream)  # type: ignore[assignment]
+        ((_, fields),) = entries
         client.close()
         assert "layout@example.com" not in json.dumps(fields)  # ids only, no personal data
         auth = {"Authorization": f"Bearer {creds['api_key']}"}
