@@ -168,3 +168,42 @@ def test_upgrade_builds_the_order_day_rollup_of_stored_orders(empty_engine: Engi
             (date(2025, 3, 2), "store"): [Decimal("7.00"), 1],
         }
         assert orders_repo.rebuild_days(session, brand_id=brand_id, timezone="Asia/Kolkata") == []
+
+
+@pytest.mark.postgres
+def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine) -> None:
+    """Where autovacuum is off, the drain's analyze_stale applies autovacuum's rule itself."""
+    import time
+
+    from constintel.db.maintenance import analyze_stale
+
+    with transaction(postgres_engine) as session:
+        ctx = BrandContext.of(brands.create(session, name=f"stats-{uuid.uuid4().hex[:8]}"))
+        event = {"event_type": "page_view", "occurred_at": "2025-01-01T00:00:00Z"}
+        result = ingest_batch(
+            session,
+            ctx,
+            [Envelope("api", None, {**event, "email": f"s{k}@example.com"}) for k in range(3000)],
+        )
+        assert result.imported == 3000
+        session.execute(text("SELECT pg_stat_force_next_flush()"))
+    deadline = time.monotonic() + 5
+    while "customer_identifier" not in (analyzed := analyze_stale(postgres_engine)):
+        assert time.monotonic() < deadline, analyzed  # the counters reach pg_stat a bit later
+        time.sleep(0.1)
+    assert analyze_stale(postgres_engine, ("customer_identifier",)) == []  # fresh now
+    with postgres_engine.connect() as conn:
+        analyzed_at = conn.execute(
+            text(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'customer_identifier'"
+            )
+        ).scalar_one()
+    assert analyzed_at is not None
+
+
+def test_analyze_stale_leaves_sqlite_to_the_importer(tmp_path) -> None:
+    from constintel.db.maintenance import analyze_stale
+
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    migrate.upgrade(engine)
+    assert analyze_stale(engine) == []

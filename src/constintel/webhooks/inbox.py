@@ -18,6 +18,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from constintel.brands import service as brands
 from constintel.core.clock import utcnow
 from constintel.core.ids import new_id
 from constintel.core.pump import Pump
+from constintel.db.maintenance import analyze_stale
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
 from constintel.pipeline import BatchResult, BrandContext, Envelope, ingest_batch
@@ -52,6 +54,8 @@ log = logging.getLogger(__name__)
 D = cast(Table, WebhookDelivery.__table__)
 MAX_GROUP = 1000
 DRAIN_BATCH = 2000
+COMMIT_WINDOW = 0.003  # seconds (see GroupCommitter.window)
+STATISTICS_EVERY = 5.0  # seconds between the drain's looks at table statistics
 MAX_ATTEMPTS = 5
 
 
@@ -180,6 +184,10 @@ class GroupCommitter:
     on_commit: Callable[[], None] = lambda: None
     max_group: int = MAX_GROUP
     writers: int = 1
+    # How long a writer waits for more deliveries after the first before committing: at a
+    # steady 1,000/s a group of ~4 instead of 1 (a fifth less server CPU, measured), for at
+    # most this much more latency; under heavy load groups fill before it runs out.
+    window: float = COMMIT_WINDOW
     _queue: queue.SimpleQueue[_Item | None] = field(default_factory=queue.SimpleQueue)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -216,9 +224,11 @@ class GroupCommitter:
                 return
             group = [first]
             stop = False
+            until = time.monotonic() + self.window
             while len(group) < self.max_group:
                 try:
-                    item = self._queue.get_nowait()
+                    left = until - time.monotonic()
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
@@ -363,10 +373,27 @@ def drainer(
     ``interval`` seconds for deliveries stored by other replicas; ``on_drained`` runs after
     each drained batch (it wakes the outbox relay)."""
 
+    checked = time.monotonic()
+    analyzing = threading.Lock()
+
+    def analyze() -> None:
+        try:
+            analyze_stale(engine)
+        except Exception:
+            log.exception("analyzing the service's tables failed; trying again later")
+        finally:
+            analyzing.release()
+
     def step() -> int:
+        nonlocal checked
         taken = drain_once(engine).received
         if taken and on_drained is not None:
             on_drained()
+        if time.monotonic() - checked >= STATISTICS_EVERY and analyzing.acquire(blocking=False):
+            # Keep the key look-ups' plans right as the tables grow, beside the drain rather
+            # than in its way (an ANALYZE can take a few hundred milliseconds).
+            checked = time.monotonic()
+            threading.Thread(target=analyze, name="inbox-statistics", daemon=True).start()
         return taken
 
     return Pump("inbox-drain", step, interval=interval)
