@@ -69,6 +69,7 @@ def drain(
 ) -> None:
     """Resolve stored webhook deliveries into profiles, continuously (beside
     `constintel serve --no-drain`; several may run at once on PostgreSQL). Ctrl-C stops."""
+    from constintel.core import heap
     from constintel.streams.redis_io import connect
     from constintel.web.runtime import outbox_pump
     from constintel.webhooks.inbox import drainer
@@ -92,5 +93,6 @@ def drain(
             pump.wake()
 
     inbox = drainer(app.engine, interval=interval, on_drained=publish if pump else None)
+    heap.settle()
     console.print(f"draining the webhook inbox every {interval} s when idle; Ctrl-C stops")
     run_until_stopped([inbox] if pump is None else [pump, inbox])

@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy import delete
 
 from constintel.activation.sender import activation_step
+from constintel.core import heap
 from constintel.core.errors import ConstIntelError
 from constintel.core.pump import Pump
 from constintel.db.session import transaction
@@ -90,6 +91,7 @@ def worker(
     if "automations" in groups:
         # The activation clock: abandoned carts, scheduled campaigns, the sender.
         pumps.append(Pump("activation", lambda: activation_step(engine), interval=1.0))
+    heap.settle()
     run_until_stopped(pumps)
 
 

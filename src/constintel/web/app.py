@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from constintel import __version__
 from constintel.bootstrap import App, bootstrap
+from constintel.core import heap
 from constintel.dashboard import routes as dashboard
 from constintel.web import activation_api, api, health, metrics, problems, webhooks
 from constintel.web.runtime import Runtime
@@ -29,21 +29,13 @@ Authenticate API calls with the brand's key: `Authorization: Bearer <key>` (or `
 """
 
 
-SERVING_GC_THRESHOLD = (50_000, 20, 20)
-
-
 def create_app(app: App | None = None) -> FastAPI:
     """The service for ``app`` (by default, bootstrapped from the environment)."""
     rt = Runtime.create(app or bootstrap())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Everything loaded so far (modules, metadata, the app) lives as long as the process:
-        # move it out of the cyclic collector's sight, and collect young objects less often,
-        # so a full collection does not walk the whole heap in the middle of a request.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*SERVING_GC_THRESHOLD)
+        heap.settle()  # see core.heap
         rt.start()
         try:
             yield
