@@ -179,11 +179,11 @@ def test_csv_import_and_inspection_commands(cli_url: str, tmp_path: Path) -> Non
     run(cli_url, "brands", "create", brand)
     path = tmp_path / "orders.csv"
     path.write_text(
-        "order_id,email,phone,loyalty_id,total,currency,ordered_at,refunded\n"
-        "M-1,Ann@Shop.example,,,40.00,USD,2025-01-05,\n"
-        "M-2,,(212) 555-0142,L-9,60.00,USD,2025-01-06T12:00:00+02:00,10.00\n"
-        "M-3,ann@shop.example,212.555.0142,,5.00,USD,2025-01-07,\n"
-        "M-4,,,,7.00,USD,2025-01-08,\n"
+        "order_id,email,phone,loyalty_id,total,currency,ordered_at,refunded,first_name,last_name\n"
+        "M-1,Ann@Shop.example,,,40.00,USD,2025-01-05,,Ann,Lee\n"
+        "M-2,,(212) 555-0142,L-9,60.00,USD,2025-01-06T12:00:00+02:00,10.00,,\n"
+        "M-3,ann@shop.example,212.555.0142,,5.00,USD,2025-01-07,,,\n"
+        "M-4,,,,7.00,USD,2025-01-08,,,\n"
     )
     run(cli_url, "import", str(path), "--brand", brand, "-q")
     profile = show(cli_url, "--loyalty-id", "l-9", "--brand", brand)
@@ -192,7 +192,7 @@ def test_csv_import_and_inspection_commands(cli_url: str, tmp_path: Path) -> Non
     top = json.loads(
         run(cli_url, "profiles", "list", "--top", "5", "--json", "--brand", brand).stdout
     )
-    assert [p["lifetime_value"] for p in top] == ["95.00"]
+    assert [(p["lifetime_value"], p["name"]) for p in top] == [("95.00", "Ann Lee")]
     unattached = json.loads(run(cli_url, "events", "unattached", "--json", "--brand", brand).stdout)
     assert len(unattached) == 1
     run(cli_url, "events", "link", unattached[0]["id"], profile["id"], "--brand", brand)

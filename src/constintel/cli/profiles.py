@@ -179,7 +179,8 @@ def list_profiles(
         # Too narrow for a table of 8 columns: one block per profile, nothing cut.
         console.print(f"[bold]{title}[/]")
         for c in cells:
-            console.print(f"[bold]{c['lifetime value']:>10}[/]  {c['id']}  {c['contact']}")
+            console.print(f"[bold]{c['lifetime value']:>10}[/]  {c['contact']}", soft_wrap=True)
+            console.print(f"{'':>10}  {c['id']}", soft_wrap=True)
             console.print(
                 f"{'':>10}  {c['orders']} order{'' if c['orders'] == '1' else 's'}, "
                 f"last {c['last order']} · {c['lifecycle']} · "
