@@ -48,15 +48,26 @@ def analyze_write_tables(engine: Engine) -> None:
 
 
 def analyze_stale(
-    engine: Engine, tables: tuple[str, ...] = SERVICE_TABLES, *, base: int = 50, scale: float = 0.1
+    engine: Engine,
+    tables: tuple[str, ...] = SERVICE_TABLES,
+    *,
+    base: int = 50,
+    scale: float = 0.1,
+    sample_target: int = 10,
 ) -> list[str]:
     """PostgreSQL: ANALYZE the tables changed by more than ``base + scale * live rows`` since
-    their last analysis, autovacuum's own default rule. Where autovacuum runs this finds
-    nothing to do; where it is off (as on this project's CI server, and some managed ones), a
-    long-running drain would otherwise plan its key look-ups from "empty table" statistics
-    and read the brand's whole slice of an index per batch, slower with every row stored
-    (measured: 3.1 ms per 100-order look-up at 20,000 orders without statistics, 0.15 ms with).
-    Returns the tables analyzed; SQLite: none (the importer analyzes it)."""
+    their last analysis: autovacuum's own default rule (50 rows + 10 %).
+
+    Where autovacuum runs this finds nothing to do. Where it is off (as on this project's CI
+    server, and some managed ones), a long-running drain would otherwise plan its key look-ups
+    from "empty table" statistics and read the brand's whole slice of an index per batch,
+    slower with every row stored (measured: 3.1 ms per 100-order look-up at 20,000 orders
+    without statistics, 0.15 ms with). The plans only need statistics of the right shape, so
+    each analysis reads a small sample (``default_statistics_target`` 10: 3,000 rows, not
+    30,000). Measured at 1,000 webhooks/s end to end: with the full sample the analyses cost
+    a third of the p99; analyzing only when a table doubled let the plans go stale and the
+    latency grow to seconds within 30 s. Returns the tables analyzed; SQLite: none (the
+    importer analyzes it)."""
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -71,5 +82,9 @@ def analyze_stale(
             )
         ]
         if stale:
-            conn.execute(text("ANALYZE " + ", ".join(stale)))
+            conn.execute(text(f"SET default_statistics_target = {int(sample_target)}"))
+            try:
+                conn.execute(text("ANALYZE " + ", ".join(stale)))
+            finally:
+                conn.execute(text("RESET default_statistics_target"))
     return stale
