@@ -55,7 +55,7 @@ D = cast(Table, WebhookDelivery.__table__)
 MAX_GROUP = 1000
 DRAIN_BATCH = 2000
 COMMIT_WINDOW = 0.003  # seconds (see GroupCommitter.window)
-STATISTICS_EVERY = 5.0  # seconds between the drain's looks at table statistics
+STATISTICS_EVERY = 1.0  # seconds between the drain's looks at table statistics (a cheap query)
 MAX_ATTEMPTS = 5
 
 
