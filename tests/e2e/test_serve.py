@@ -38,6 +38,49 @@ def _free_port() -> int:
         return port
 
 
+def _wait_ready(base: str, log: Path, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc is None or proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"serve did not become ready: {log.read_text()}"
+        time.sleep(0.1)
+
+
+def _post_order(base: str, creds: dict[str, Any], secret: str, order: dict[str, Any]) -> None:
+    body = orjson.dumps(order)
+    r = httpx.post(
+        f"{base}/webhooks/shopify/{creds['id']}",
+        content=body,
+        headers={
+            "X-Shopify-Hmac-Sha256": signatures.shopify_signature(secret, body),
+            "X-Shopify-Topic": "orders/create",
+        },
+    )
+    assert r.status_code == 200, r.text
+
+
+def _profiles_when_processed(
+    base: str, creds: dict[str, Any], email: str, log: Path
+) -> list[dict[str, Any]]:
+    """The profiles found by ``email`` once the delivery is resolved (15 s at most)."""
+    auth = {"Authorization": f"Bearer {creds['api_key']}"}
+    deadline = time.monotonic() + 15
+    while not (
+        items := httpx.get(f"{base}/api/v1/profiles", params={"email": email}, headers=auth).json()[
+            "items"
+        ]
+    ):
+        assert time.monotonic() < deadline, f"the delivery was not processed: {log.read_text()}"
+        time.sleep(0.05)
+    found: list[dict[str, Any]] = items
+    return found
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     url = f"sqlite:///{tmp_path / 'serve.db'}"
@@ -51,16 +94,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() < deadline, "serve did not become ready"
-        time.sleep(0.1)
+    _wait_ready(base, tmp_path / "serve.log", proc)
     yield url, base
     proc.terminate()
     proc.wait(timeout=20)
@@ -70,24 +104,15 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
 def test_serve_a_signed_webhook_end_to_end(served: tuple[str, str]) -> None:
     url, base = served
     creds = json.loads(run(url, "brands", "create", "acme", "--json").stdout)
-    body = orjson.dumps(ORDER)
-    sig = signatures.shopify_signature(creds["secrets"]["shopify"], body)
-    r = httpx.post(
-        f"{base}/webhooks/shopify/{creds['id']}",
-        content=body,
-        headers={"X-Shopify-Hmac-Sha256": sig, "X-Shopify-Topic": "orders/create"},
+    _post_order(base, creds, creds["secrets"]["shopify"], ORDER)
+    items = _profiles_when_processed(
+        base,
+        creds,
+        "serve.test@example.com",
+        Path(url.removeprefix("sqlite:///")).with_name("serve.log"),
     )
-    assert r.status_code == 200, r.text
-    auth = {"Authorization": f"Bearer {creds['api_key']}"}
-    deadline = time.monotonic() + 10
-    while not (
-        items := httpx.get(
-            f"{base}/api/v1/profiles", params={"email": "serve.test@example.com"}, headers=auth
-        ).json()["items"]
-    ):
-        assert time.monotonic() < deadline, "the delivery was not processed"
-        time.sleep(0.05)
     assert items[0]["lifetime_value"] == "42.50"
+    auth = {"Authorization": f"Bearer {creds['api_key']}"}
 
     rotated = run(url, "brands", "rotate-key", "acme").stdout
     new_key = rotated.split()[-1]
@@ -97,14 +122,7 @@ def test_serve_a_signed_webhook_end_to_end(served: tuple[str, str]) -> None:
     assert ok.status_code == 200
 
     run(url, "brands", "set-secret", "acme", "--source", "shopify", "--secret", "from-shopify")
-    body2 = orjson.dumps({**ORDER, "id": 4243})
-    sig2 = signatures.shopify_signature("from-shopify", body2)
-    r2 = httpx.post(
-        f"{base}/webhooks/shopify/{creds['id']}",
-        content=body2,
-        headers={"X-Shopify-Hmac-Sha256": sig2, "X-Shopify-Topic": "orders/create"},
-    )
-    assert r2.status_code == 200, r2.text
+    _post_order(base, creds, "from-shopify", {**ORDER, "id": 4243})  # the new secret signs
 
 
 def test_events_replay_command(tmp_path: Path) -> None:
@@ -162,32 +180,10 @@ def test_production_layout_serve_no_drain_beside_a_drain_process(
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        body = orjson.dumps({**ORDER, "id": 5151, "email": "layout@example.com"})
-        sig = signatures.shopify_signature(creds["secrets"]["shopify"], body)
-        r = httpx.post(
-            f"{base}/webhooks/shopify/{creds['id']}",
-            content=body,
-            headers={"X-Shopify-Hmac-Sha256": sig, "X-Shopify-Topic": "orders/create"},
-        )
-        assert r.status_code == 200, r.text
-        auth = {"Authorization": f"Bearer {creds['api_key']}"}
-        deadline = time.monotonic() + 15
-        while not (
-            found := httpx.get(
-                f"{base}/api/v1/profiles", params={"email": "layout@example.com"}, headers=auth
-            ).json()["items"]
-        ):
-            assert time.monotonic() < deadline, (tmp_path / "drain.log").read_text()
-            time.sleep(0.05)
+        _wait_ready(base, tmp_path / "serve.log", procs[0])
+        order = {**ORDER, "id": 5151, "email": "layout@example.com"}
+        _post_order(base, creds, creds["secrets"]["shopify"], order)
+        found = _profiles_when_processed(base, creds, "layout@example.com", tmp_path / "drain.log")
         assert found[0]["lifetime_value"] == "42.50"
         # Its events.normalized message reaches Redis (the session's database may hold other
         # tests' unsent messages too: the drain publishes those as well).
