@@ -100,3 +100,27 @@ def test_a_poison_delivery_is_set_aside(engine: Engine, ctx: BrandContext) -> No
         ).all()
     assert kept == ["{not json"]  # kept for `events replay`
     assert drain_once(engine).received == 0
+
+
+def test_the_warm_up_runs_the_write_path_and_keeps_nothing(engine: Engine, ctx) -> None:
+    from sqlalchemy import func
+
+    from constintel.identity.models import CustomerIdentifier
+    from constintel.orders.models import CustomerOrder
+    from constintel.streams.models import OutboxMessage
+    from constintel.webhooks import inbox
+
+    def counts() -> tuple[int, ...]:
+        with transaction(engine) as s:
+            return tuple(
+                int(s.scalar(select(func.count()).select_from(model)) or 0)
+                for model in (CustomerOrder, CustomerIdentifier, OutboxMessage)
+            )
+
+    before = counts()
+    result = inbox.warm_up(engine)
+    assert result is not None  # ctx made a brand
+    # It went through the write path: a new profile with its order ...
+    assert (result.imported, result.created_profiles, result.rejected) == (1, 1, 0)
+    # ... and nothing of it is left.
+    assert counts() == before
