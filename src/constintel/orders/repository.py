@@ -177,14 +177,19 @@ def add_to_days(session: Session, *, brand_id: str, deltas: DayTotals) -> None:
     )
 
 
-def day_totals(session: Session, *, brand_id: str, start: date, end: date) -> DayTotals:
-    """The rollup over brand days [start, end]."""
+def day_totals(
+    session: Session, *, brand_id: str, start: date | None = None, end: date | None = None
+) -> DayTotals:
+    """The rollup over brand days [start, end] (all of the brand's days by default)."""
+    where = [D.c.brand_id == brand_id]
+    if start is not None:
+        where.append(D.c.day >= start)
+    if end is not None:
+        where.append(D.c.day <= end)
     return {
         (day, channel): [revenue, orders]
         for day, channel, revenue, orders in session.execute(
-            select(D.c.day, D.c.channel, D.c.revenue, D.c.orders).where(
-                D.c.brand_id == brand_id, D.c.day >= start, D.c.day <= end
-            )
+            select(D.c.day, D.c.channel, D.c.revenue, D.c.orders).where(*where)
         )
     }
 
@@ -202,13 +207,7 @@ def rebuild_days(session: Session, *, brand_id: str, timezone: str) -> list[tupl
     for placed_at, channel, net in rows:
         add_day(fresh, zone, placed_at, channel, net)
     fresh = {k: v for k, v in fresh.items() if v[1]}
-    stored = {
-        (day, channel): [revenue, orders]
-        for day, channel, revenue, orders in session.execute(
-            select(D.c.day, D.c.channel, D.c.revenue, D.c.orders).where(D.c.brand_id == brand_id)
-        )
-        if orders or revenue
-    }
+    stored = {k: v for k, v in day_totals(session, brand_id=brand_id).items() if v[0] or v[1]}
     drift = [
         (key[0], key[1], stored.get(key), fresh.get(key))
         for key in sorted(set(stored) | set(fresh))
