@@ -405,11 +405,7 @@ def drainer(
     ``interval`` seconds for deliveries stored by other replicas; ``on_drained`` runs after
     each drained batch (it wakes the outbox relay)."""
 
-    try:
-        warm_up(engine)
-    except Exception:  # an optimization only: the drain runs regardless
-        log.exception("warming the write path up failed")
-    checked = time.monotonic()
+    checked = 0.0  # 0: the first step warms the write path up first
     analyzing = threading.Lock()
 
     def analyze() -> None:
@@ -422,6 +418,12 @@ def drainer(
 
     def step() -> int:
         nonlocal checked
+        if not checked:  # in the drain's own thread, not in whoever builds the pump
+            try:
+                warm_up(engine)
+            except Exception:  # an optimization only: the drain runs regardless
+                log.exception("warming the write path up failed")
+            checked = time.monotonic()
         taken = drain_once(engine).received
         if taken and on_drained is not None:
             on_drained()
