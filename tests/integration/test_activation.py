@@ -110,6 +110,18 @@ def order(
     return ("shopify", "orders/create", payload)
 
 
+def first_order_webhook(engine: Engine, brand_id: str, url: str) -> None:
+    """An automation posting each first order to ``url`` (a local receiver)."""
+    with transaction(engine) as s:
+        automations.save_automation(
+            s,
+            brand_id=brand_id,
+            name="hook",
+            trigger={"type": "first_order"},
+            action={"channel": "webhook", "url": url},
+        )
+
+
 def deliveries(engine: Engine, brand_id: str) -> list[Any]:
     with transaction(engine) as s:
         return list(
@@ -412,14 +424,7 @@ def test_provider_errors_retry_with_backoff_then_fail(
     engine: Engine, ctx: Any, ingest: Any, path: StreamPath
 ) -> None:
     with http_receiver(status=503) as (base, got):
-        with transaction(engine) as s:
-            automations.save_automation(
-                s,
-                brand_id=ctx.brand_id,
-                name="hook",
-                trigger={"type": "first_order"},
-                action={"channel": "webhook", "url": base + "/down"},
-            )
+        first_order_webhook(engine, ctx.brand_id, base + "/down")
         ingest(order(9001, "10.00", NOW - timedelta(hours=1)))
         path.settle()
         at = datetime.now(UTC)
@@ -802,14 +807,7 @@ def test_a_provider_that_answers_late_is_not_sent_twice(
 
     monkeypatch.setattr(channels, "TIMEOUT", 0.5)
     with http_receiver(delay=1.5) as (base, got):
-        with transaction(engine) as s:
-            automations.save_automation(
-                s,
-                brand_id=ctx.brand_id,
-                name="hook",
-                trigger={"type": "first_order"},
-                action={"channel": "webhook", "url": base + "/slow"},
-            )
+        first_order_webhook(engine, ctx.brand_id, base + "/slow")
         ingest(order(88, "10.00", NOW - timedelta(hours=1)))
         path.settle()
         send_due(engine)

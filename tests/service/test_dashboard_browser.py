@@ -88,16 +88,9 @@ def test_a_marketer_logs_in_finds_a_customer_approves_a_merge_and_exports(
     assert page.locator("#ltv").inner_text() == "20.00 USD"
     check_page(page, "customer")
 
-    page.get_by_role("link", name="Cohorts").click()
-    check_page(page, "cohorts")
-    page.get_by_role("link", name="Automations").click()
-    check_page(page, "automations")
-    page.get_by_role("link", name="Stores").click()
-    check_page(page, "stores")
-    page.get_by_role("link", name="Unattached").click()
-    check_page(page, "unattached")
-    page.get_by_role("link", name="Review queue").click()
-    check_page(page, "review")
+    for link in ("Cohorts", "Automations", "Stores", "Unattached", "Review queue"):
+        page.get_by_role("link", name=link).click()
+        check_page(page, link.split()[0].lower())
     page.get_by_role("button", name="Approve merge").click()
     page.wait_for_url("**/dashboard/customers/*")
     assert page.locator("#ltv").inner_text() == "100.00 USD"
