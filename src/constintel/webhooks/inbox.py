@@ -25,8 +25,9 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Engine, Table, func, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from constintel.brands import service as brands
@@ -190,6 +191,7 @@ class GroupCommitter:
     window: float = COMMIT_WINDOW
     _queue: queue.SimpleQueue[_Item | None] = field(default_factory=queue.SimpleQueue)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _gather: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> None:
         if self.engine.dialect.name == "sqlite":
@@ -218,35 +220,46 @@ class GroupCommitter:
         return await future
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            stop = False
-            until = time.monotonic() + self.window
-            while len(group) < self.max_group:
-                try:
-                    left = until - time.monotonic()
-                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                group.append(item)
-            self._commit(group)
-            if stop:
-                return
+        writer = _Writer(self.engine)
+        try:
+            while True:
+                # One writer at a time gathers a group, so a group holds everything that
+                # arrived in the window instead of being split among idle writers; the others
+                # commit theirs meanwhile.
+                with self._gather:
+                    group, stop = self._next_group()
+                if group:
+                    self._commit(writer, group)
+                if stop:
+                    return
+        finally:
+            writer.close()
 
-    def _commit(self, group: list[_Item]) -> None:
+    def _next_group(self) -> tuple[list[_Item], bool]:
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        group = [first]
+        until = time.monotonic() + self.window
+        while len(group) < self.max_group:
+            try:
+                left = until - time.monotonic()
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return group, True
+            group.append(item)
+        return group, False
+
+    def _commit(self, writer: _Writer, group: list[_Item]) -> None:
+        """Commit ``group`` and answer its requests."""
         deliveries = [i.value for i in group if isinstance(i.value, Delivery)]
         rejected = [i.value for i in group if isinstance(i.value, Rejected)]
         outcome: dict[int, bool | BaseException] = {}
+        ok = True
         try:
-            with transaction(self.engine) as session:
-                new = store_deliveries(session, deliveries)
-                store_rejected(session, rejected)
+            new = writer.store(deliveries, rejected)
             for n, item in enumerate(group):
                 value = item.value
                 outcome[n] = _key(value) in new if isinstance(value, Delivery) else True
@@ -254,14 +267,50 @@ class GroupCommitter:
             log.exception("inbox commit failed for %d deliveries", len(group))
             for n in range(len(group)):
                 outcome[n] = exc
+            ok = False
         # One wake-up per event loop for the whole group, not one per request.
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], Any]]] = {}
         for n, item in enumerate(group):
             by_loop.setdefault(item.loop, []).append((item.future, outcome[n]))
         for loop, results in by_loop.items():
             loop.call_soon_threadsafe(_resolve_all, results)
-        if deliveries:
+        if deliveries and ok:
             self.on_commit()
+
+
+class _Writer:
+    """One committer thread's connection, kept between commits: no pool check-out and no
+    pre-ping round trip per group. A connection found dead (the database restarted) is
+    replaced and the group tried once more on the new one: the insert skips what is already
+    stored, so nothing is counted twice."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    def store(self, deliveries: Sequence[Delivery], rejected: Sequence[Rejected]) -> set[str]:
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            try:
+                with Session(bind=self._conn, expire_on_commit=False) as session:
+                    with session.begin():
+                        new = store_deliveries(session, deliveries)
+                        store_rejected(session, rejected)
+                    return new
+            except DBAPIError as exc:
+                self.close()
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+            except Exception:
+                self.close()
+                raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
 
 
 # -- the drain ------------------------------------------------------------------------------
