@@ -10,6 +10,12 @@ For each backend it
    one ``executemany`` into SQLite, or ``COPY`` into PostgreSQL, with no resolution at all.
 
 The gap between the two is what identity resolution, order state and statistics cost.
+
+3. the floor of any import of these events, measured once: the prepare stage alone (JSON
+   decoding, the source adapters, identifier normalization, dedupe keys; no database), in this
+   process on the first ``--prepare-sample`` events, as events/s on one core. Every event goes
+   through it, so twice that figure bounds what the two cores of this machine could import
+   even if writing cost nothing.
 """
 
 from __future__ import annotations
@@ -131,6 +137,30 @@ def raw_postgres(path: Path, url: str) -> float:
         return elapsed
 
 
+def prepare_floor(path: Path, sample: int) -> tuple[int, float]:
+    """(events, seconds) of decoding and preparing the first ``sample`` events in-process."""
+    import gc
+    import itertools
+
+    from constintel.brands.models import Brand
+    from constintel.bulk.reader import jsonl_lines, parse_jsonl_line
+    from constintel.pipeline import BrandContext, Envelope, prepare_batch
+
+    brand = Brand(
+        id="bench", name="bench", default_region="US", currency="USD", settings={}, timezone="UTC"
+    )
+    ctx = BrandContext.of(brand)
+    lines = list(itertools.islice(jsonl_lines(path), sample))
+    gc.freeze()  # as the importer does: the cyclic collector has nothing to find here
+    started = time.perf_counter()
+    envelopes = [e for e in map(parse_jsonl_line, lines) if isinstance(e, Envelope)]
+    for i in range(0, len(envelopes), 1000):
+        prepare_batch(envelopes[i : i + 1000], ctx)
+    elapsed = time.perf_counter() - started
+    gc.unfreeze()
+    return len(lines), elapsed
+
+
 def import_with_cli(path: Path, url: str) -> tuple[float, int, str]:
     """(seconds, the child's own peak RSS in KiB, its summary output)."""
     env = {**os.environ, "CONSTINTEL_DATABASE_URL": url, "COLUMNS": "120"}
@@ -181,6 +211,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--prepare-sample", type=int, default=50_000)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="constintel-bench-") as tmp:
@@ -194,6 +225,12 @@ def main() -> None:
             flush=True,
         )
         lines: list[str] = []
+        n, elapsed = prepare_floor(data, min(args.prepare_sample, events))
+        lines.append(
+            f"prepare only (decode, adapters, identifiers; no database) {n / elapsed:>9,.0f} "
+            f"events/s on one core ({elapsed / n * 1e6:.1f} µs an event)"
+        )
+        print(lines[-1], flush=True)
         if args.backend in ("sqlite", "both"):
             url = f"sqlite:///{work / 'bench.db'}"
             migrate.upgrade(make_engine(url))
