@@ -289,23 +289,25 @@ class _Writer:
         self._conn: Connection | None = None
 
     def store(self, deliveries: Sequence[Delivery], rejected: Sequence[Rejected]) -> set[str]:
-        for attempt in (1, 2):
-            if self._conn is None:
-                self._conn = self.engine.connect()
-            try:
-                with Session(bind=self._conn, expire_on_commit=False) as session:
-                    with session.begin():
-                        new = store_deliveries(session, deliveries)
-                        store_rejected(session, rejected)
-                    return new
-            except DBAPIError as exc:
-                self.close()
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-            except Exception:
-                self.close()
+        try:
+            return self._store(deliveries, rejected)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
                 raise
-        raise AssertionError("unreachable")
+        return self._store(deliveries, rejected)  # once more, on a new connection
+
+    def _store(self, deliveries: Sequence[Delivery], rejected: Sequence[Rejected]) -> set[str]:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        try:
+            with Session(bind=self._conn, expire_on_commit=False) as session:
+                with session.begin():
+                    new = store_deliveries(session, deliveries)
+                    store_rejected(session, rejected)
+                return new
+        except Exception:
+            self.close()  # whatever failed, the next commit starts on a new connection
+            raise
 
     def close(self) -> None:
         if self._conn is not None:
