@@ -20,7 +20,7 @@ class CustomerOrder(Base):
     __table_args__ = (
         UniqueConstraint("brand_id", "source", "external_id"),
         Index("ix_customer_order_profile", "customer_profile_id"),
-        Index("ix_customer_order_brand_placed", "brand_id", "placed_at"),
+        # (brand_id, placed_at) look-ups use dashboard.models.ORDERS_BY_DAY.
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

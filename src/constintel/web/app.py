@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from constintel import __version__
 from constintel.bootstrap import App, bootstrap
@@ -18,7 +19,7 @@ from constintel.web.runtime import Runtime
 
 STATIC = Path(__file__).resolve().parent / "static"
 
-__all__ = ["create_app"]
+__all__ = ["Service", "create_app"]
 
 DESCRIPTION = """\
 Signed webhooks from Shopify, WooCommerce, Square and any POS, and the profile API.
@@ -27,6 +28,23 @@ Authenticate API calls with the brand's key: `Authorization: Bearer <key>` (or `
 `constintel brands create NAME` prints the key and the webhook secrets. Errors are
 `application/problem+json` with `errors: [{field, reason}]`.
 """
+
+
+class Service(FastAPI):
+    """The FastAPI application, with one shortcut: ``POST /webhooks/{source}/{brand_id}`` is
+    answered before the middleware stack and the router (``webhooks.answer_delivery``).
+
+    A delivery needs none of what they do for it: it reads its own headers and raw body and
+    answers every outcome itself. At 1,000 deliveries/s that is about a sixth of the server's
+    CPU (routing and dependency solving, then the error, telemetry and body-limit layers).
+    The routes stay, for the OpenAPI document."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = webhooks.delivery_path(scope)
+        if target is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await webhooks.answer_delivery(self, *target, scope, receive, send)
 
 
 def create_app(app: App | None = None) -> FastAPI:
@@ -42,7 +60,7 @@ def create_app(app: App | None = None) -> FastAPI:
         finally:
             rt.stop()
 
-    web = FastAPI(
+    web = Service(
         title="ConstIntel",
         version=__version__,
         description=DESCRIPTION,
@@ -57,6 +75,5 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(activation_api.router)
     web.include_router(dashboard.router)
     web.add_exception_handler(dashboard.LoginRequired, dashboard.login_required)
-    web.add_middleware(webhooks.FastPath)
     web.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     return web

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -88,7 +89,22 @@ def store_deliveries(session: Session, deliveries: Sequence[Delivery]) -> set[st
     """Insert deliveries, skipping those already stored; returns the new delivery ids."""
     if not deliveries:
         return set()
-    rows = [
+    rows = _rows(deliveries)
+    if session.get_bind().dialect.name == "postgresql":
+        driver = session.connection().connection.driver_connection
+        inserted = _insert_pg(driver, rows)
+    else:
+        stmt = (
+            sqlite_insert(D)
+            .on_conflict_do_nothing()
+            .returning(D.c.brand_id, D.c.source, D.c.delivery_id)
+        )
+        inserted = [tuple(r) for r in session.execute(stmt, rows).all()]
+    return {f"{b}:{s}:{d}" for b, s, d in inserted}
+
+
+def _rows(deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
+    return [
         {
             "id": new_id(),
             "brand_id": d.brand_id,
@@ -103,32 +119,22 @@ def store_deliveries(session: Session, deliveries: Sequence[Delivery]) -> set[st
         }
         for d in deliveries
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        inserted = _insert_pg(session, rows)
-    else:
-        stmt = (
-            sqlite_insert(D)
-            .on_conflict_do_nothing()
-            .returning(D.c.brand_id, D.c.source, D.c.delivery_id)
-        )
-        inserted = [tuple(r) for r in session.execute(stmt, rows).all()]
-    return {f"{b}:{s}:{d}" for b, s, d in inserted}
 
 
 _COLUMNS = ("id", "brand_id", "source", "topic", "delivery_id", "body", "received_at")
 
 
-def _insert_pg(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
-    """One multi-row INSERT for the whole group, built straight for the driver: a single
-    statement (cheapest for the server, one index pass per row, one round trip) without the
-    ORM's per-row statement building."""
+def _insert_pg(driver: Any, rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """One multi-row INSERT for the whole group, built straight for the driver (a psycopg
+    connection): a single statement (cheapest for the server, one index pass per row, one
+    round trip) without the ORM's per-row statement building."""
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, 0)"] * len(rows))
     sql = (
         f"INSERT INTO webhook_delivery ({', '.join(_COLUMNS)}, attempts) VALUES {values} "
         "ON CONFLICT (brand_id, source, delivery_id) DO NOTHING "
         "RETURNING brand_id, source, delivery_id"
     )
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver.cursor()
     cursor.execute(sql, [row[c] for row in rows for c in _COLUMNS], prepare=False)
     return [tuple(r) for r in cursor.fetchall()]
 
@@ -287,12 +293,16 @@ class _Writer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._conn: Connection | None = None
+        self._lost = False  # the last failure was the connection's
 
     def store(self, deliveries: Sequence[Delivery], rejected: Sequence[Rejected]) -> set[str]:
         try:
             return self._store(deliveries, rejected)
-        except DBAPIError as exc:
+        except DBAPIError as exc:  # through SQLAlchemy
             if not exc.connection_invalidated:
+                raise
+        except psycopg.OperationalError:  # straight from the driver
+            if not self._lost:
                 raise
         return self._store(deliveries, rejected)  # once more, on a new connection
 
@@ -300,12 +310,22 @@ class _Writer:
         if self._conn is None:
             self._conn = self.engine.connect()
         try:
+            if not rejected and self.engine.dialect.name == "postgresql":
+                # The usual group: one statement and a commit on the driver's connection,
+                # without a Session and its transaction bookkeeping per group.
+                driver = self._conn.connection.driver_connection
+                assert driver is not None
+                inserted = _insert_pg(driver, _rows(deliveries))
+                driver.commit()
+                return {f"{b}:{s}:{d}" for b, s, d in inserted}
             with Session(bind=self._conn, expire_on_commit=False) as session:
                 with session.begin():
                     new = store_deliveries(session, deliveries)
                     store_rejected(session, rejected)
                 return new
         except Exception:
+            driver = self._conn.connection.driver_connection if self._conn is not None else None
+            self._lost = bool(getattr(driver, "broken", False))
             self.close()  # whatever failed, the next commit starts on a new connection
             raise
 
