@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -37,12 +38,12 @@ def test_only_deliveries_take_the_shortcut(
 
 def test_an_unexpected_error_is_logged_and_answered_500(caplog: pytest.LogCaptureFixture) -> None:
     app = FastAPI()  # no runtime in its state: the handler fails where no handler expects it
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"{}", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     with caplog.at_level(logging.ERROR):
