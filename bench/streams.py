@@ -296,6 +296,10 @@ def main() -> None:
                 f"  accepted -> handler done: p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
                 f"max {max(latencies):.0f} ms (target p99 < 250 ms)"
             )
+            # Drift shows here: latency growing with the tables (stale plans, say).
+            step = max(1, int(args.rate * 5))
+            windows = [latencies[k : k + step] for k in range(0, len(latencies), step)]
+            print("  p99 per 5 s of traffic: " + ", ".join(f"{pct(w, 0.99):.0f}" for w in windows))
         when = datetime.now(UTC)
         print(
             f"\n(measured {when:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs shared by the client, "
