@@ -847,3 +847,77 @@ def test_one_bad_delivery_fails_alone_and_webhooks_do_not_use_the_cap(
     assert sorted(m["To"] for m in box.messages) == ["a@example.com", "b@example.com"]
     hooks = [d for d in deliveries(engine, ctx.brand_id) if d.channel == "webhook"]
     assert {(d.status, d.reason) for d in hooks} == {("failed", "ValueError: boom")}
+
+
+def test_intents_accumulate_across_batches_as_an_independent_sum(engine: Engine) -> None:
+    """Views, cart adds and purchases per (profile, product), the decaying score and the
+    latest times, applied in batches with repeats inside a batch, equal a sum over all the
+    events (PostgreSQL applies a batch as one array statement, SQLite row by row)."""
+    from constintel.streams.message import Message
+
+    kinds = ("product_view", "cart_add", "purchase")
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    events = [
+        (kinds[k % 3], f"profile-{k % 4}", f"P{k % 3}", start + timedelta(hours=(k * 7) % 50))
+        for k in range(60)
+    ]
+    messages = [
+        Message(
+            "events.normalized",
+            f"{n}-0",
+            n,
+            "brand-x",
+            pid,
+            {
+                "event_type": kind,
+                "profile_id": pid,
+                "occurred_at": at.isoformat(),
+                "products": [product, product] if n % 5 == 0 else [product],
+            },
+        )
+        for n, (kind, pid, product, at) in enumerate(events)
+    ]
+    for first in range(0, len(messages), 25):
+        with transaction(engine) as session:
+            intents.apply_intents(session, messages[first : first + 25])
+
+    expected: dict[tuple[str, str], dict[str, Any]] = {}
+    field = {"product_view": "views", "cart_add": "cart_adds", "purchase": "purchases"}
+    for m in messages:
+        at = datetime.fromisoformat(m.data["occurred_at"])
+        for product in m.data["products"]:
+            row = expected.setdefault(
+                (m.data["profile_id"], product),
+                {
+                    "views": 0,
+                    "cart_adds": 0,
+                    "purchases": 0,
+                    "score": 0.0,
+                    "last_event_at": at,
+                    "last_interest_at": None,
+                    "converted_at": None,
+                },
+            )
+            row[field[m.data["event_type"]]] += 1
+            row["last_event_at"] = max(row["last_event_at"], at)
+            if m.data["event_type"] == "purchase":
+                row["converted_at"] = max(row["converted_at"] or at, at)
+            else:
+                row["score"] += intents.WEIGHTS[field[m.data["event_type"]]] * intents._anchor(at)
+                row["last_interest_at"] = max(row["last_interest_at"] or at, at)
+    with transaction(engine) as session:
+        stored = session.execute(select(intents.I).where(intents.I.c.brand_id == "brand-x")).all()
+    assert len(stored) == len(expected) == 12
+    for r in stored:
+        want = expected[(r.customer_profile_id, r.product_id)]
+        assert (r.views, r.cart_adds, r.purchases) == (
+            want["views"],
+            want["cart_adds"],
+            want["purchases"],
+        )
+        assert r.score_anchored == pytest.approx(want["score"], rel=1e-12)
+        assert (r.last_event_at, r.last_interest_at, r.converted_at) == (
+            want["last_event_at"],
+            want["last_interest_at"],
+            want["converted_at"],
+        )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from constintel.core.clock import parse_timestamp, utcnow
@@ -70,6 +70,10 @@ def apply_intents(session: Session, messages: Sequence[Message]) -> None:
                 row["last_interest_at"] = max(row["last_interest_at"] or at, at)
     if not rows:
         return
+    ordered = sorted(rows.items())  # one lock order for concurrent workers
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_UPSERT_PG, _columns(ordered))
+        return
     stmt = insert_for(session, I)
     stmt = stmt.on_conflict_do_update(
         index_elements=["brand_id", "customer_profile_id", "product_id"],
@@ -89,9 +93,59 @@ def apply_intents(session: Session, messages: Sequence[Message]) -> None:
         stmt,
         [
             {"brand_id": b, "customer_profile_id": p, "product_id": prod, **r}
-            for (b, p, prod), r in sorted(rows.items())
+            for (b, p, prod), r in ordered
         ],
     )
+
+
+# PostgreSQL: the whole batch in one statement of fixed text, its rows as one array per
+# column. Measured at 1,000 orders/s (1.7 rows each): one upsert per row was 52 µs of
+# PostgreSQL time per order (parse, plan and executor start for each), the worker's largest
+# cost; the same upsert per row through one statement of many VALUES made SQLAlchemy compile
+# a new statement for each batch size (the worker's throughput halved).
+_ARRAYS = (
+    ("brand_id", "varchar"),
+    ("customer_profile_id", "varchar"),
+    ("product_id", "varchar"),
+    ("views", "integer"),
+    ("cart_adds", "integer"),
+    ("purchases", "integer"),
+    ("last_event_at", "timestamptz"),
+    ("score_anchored", "double precision"),
+    ("last_interest_at", "timestamptz"),
+    ("converted_at", "timestamptz"),
+)
+
+
+def _latest(column: str) -> str:
+    return (
+        f"{column} = greatest(coalesce(t.{column}, excluded.{column}), "
+        f"coalesce(excluded.{column}, t.{column}))"
+    )
+
+
+_UPSERT_PG = text(
+    f"INSERT INTO product_intent AS t ({', '.join(c for c, _ in _ARRAYS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {kind}[])" for c, kind in _ARRAYS)
+    + ") ON CONFLICT (brand_id, customer_profile_id, product_id) DO UPDATE SET "
+    "views = t.views + excluded.views, cart_adds = t.cart_adds + excluded.cart_adds, "
+    "purchases = t.purchases + excluded.purchases, "
+    "score_anchored = t.score_anchored + excluded.score_anchored, "
+    + ", ".join(_latest(c) for c in ("last_event_at", "last_interest_at", "converted_at"))
+)
+
+
+def _columns(ordered: list[tuple[tuple[str, str, str], dict[str, Any]]]) -> dict[str, list[Any]]:
+    keys = [key for key, _ in ordered]
+    columns: dict[str, list[Any]] = {
+        "brand_id": [b for b, _, _ in keys],
+        "customer_profile_id": [p for _, p, _ in keys],
+        "product_id": [prod for _, _, prod in keys],
+    }
+    for name, _ in _ARRAYS[3:]:
+        columns[name] = [row[name] for _, row in ordered]
+    return columns
 
 
 def _view(row: Any, now: datetime) -> dict[str, Any]:
