@@ -15,14 +15,15 @@ from constintel.streams.apply import apply_in
 from constintel.streams.handlers import HANDLERS, Handler, Message
 from constintel.streams.models import OutboxMessage
 
-__all__ = ["dispatch_once"]
+__all__ = ["BATCH", "dispatch_once"]
 
 O = cast(Table, OutboxMessage.__table__)  # noqa: E741
 DISPATCH_LOCK = 0x0C1_0D1
+BATCH = 2000  # rows per pass
 
 
 def dispatch_once(
-    engine: Engine, handlers: Iterable[Handler] | None = None, *, limit: int = 2000
+    engine: Engine, handlers: Iterable[Handler] | None = None, *, limit: int = BATCH
 ) -> int:
     """Apply up to ``limit`` unsent outbox rows to every handler, oldest first, in one
     transaction; returns how many rows were dispatched."""

@@ -24,11 +24,12 @@ from constintel.db.session import transaction
 from constintel.streams.models import PARTITIONS, OutboxMessage
 from constintel.streams.redis_io import DEFAULT_MAXLEN, StreamNames
 
-__all__ = ["backlog", "relay_once"]
+__all__ = ["BATCH", "backlog", "relay_once"]
 
 log = logging.getLogger(__name__)
 O = cast(Table, OutboxMessage.__table__)  # noqa: E741
 RELAY_LOCK = 0x0C1_0B0  # advisory lock namespace of relay partitions
+BATCH = 10_000  # rows per pass
 
 
 def _fields(row: Any) -> dict[Any, Any]:
@@ -50,7 +51,7 @@ def relay_once(
     client: redis.Redis,
     names: StreamNames,
     *,
-    limit: int = 10_000,
+    limit: int = BATCH,
     maxlen: int = DEFAULT_MAXLEN,
 ) -> int:
     """Publish up to ``limit`` unsent rows of the partitions this relay can lock, oldest
