@@ -858,7 +858,7 @@ def test_intents_accumulate_across_batches_as_an_independent_sum(engine: Engine)
     kinds = ("product_view", "cart_add", "purchase")
     start = datetime(2026, 3, 1, tzinfo=UTC)
     events = [
-        (kinds[k % 3], f"profile-{k % 4}", f"P{k % 3}", start + timedelta(hours=(k * 7) % 50))
+        (kinds[k % 3], f"profile-{k % 4}", f"P{k % 7}", start + timedelta(hours=(k * 7) % 50))
         for k in range(60)
     ]
     messages = [
@@ -907,7 +907,14 @@ def test_intents_accumulate_across_batches_as_an_independent_sum(engine: Engine)
                 row["last_interest_at"] = max(row["last_interest_at"] or at, at)
     with transaction(engine) as session:
         stored = session.execute(select(intents.I).where(intents.I.c.brand_id == "brand-x")).all()
-    assert len(stored) == len(expected) == 12
+    assert len(stored) == len(expected) == 28
+    # Rows that mix a purchase with interest, in either order, and rows without a purchase.
+    assert {
+        (w["converted_at"] is None, w["last_interest_at"] is None) for w in expected.values()
+    } >= {
+        (False, False),
+        (True, False),
+    }
     for r in stored:
         want = expected[(r.customer_profile_id, r.product_id)]
         assert (r.views, r.cart_adds, r.purchases) == (

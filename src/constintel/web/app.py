@@ -35,8 +35,9 @@ class Service(FastAPI):
     answered before the middleware stack and the router (``webhooks.answer_delivery``).
 
     A delivery needs none of what they do for it: it reads its own headers and raw body and
-    answers every outcome itself. At 1,000 deliveries/s that is about a sixth of the server's
-    CPU (routing and dependency solving, then the error, telemetry and body-limit layers).
+    answers every outcome itself. At 1,000 deliveries/s the layers FastAPI puts around every
+    request (server errors, exception telemetry, the body limit) were about a tenth of the
+    server's CPU, after routing and dependency solving had been skipped already.
     The routes stay, for the OpenAPI document."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -150,9 +151,15 @@ async def answer_delivery(
     request = Request(scope, receive)
     try:
         response = await _receive(request, brand_id, source)
+    except ClientDisconnect:  # the sender went away mid-body: nobody to answer
+        return
     except Exception:
         log.exception("webhook delivery to %s/%s failed", source, brand_id)
-        response = problem(500, "Internal error", "the delivery was not stored; send it again")
+        response = problem(
+            500,
+            "Internal error",
+            "the delivery may not have been stored; send it again (a redelivery is recognized)",
+        )
     await response(scope, receive, send)
 
 

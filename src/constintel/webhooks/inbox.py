@@ -309,14 +309,15 @@ class _Writer:
     def _store(self, deliveries: Sequence[Delivery], rejected: Sequence[Rejected]) -> set[str]:
         if self._conn is None:
             self._conn = self.engine.connect()
+        # Taken before anything can fail: on an invalidated Connection, reading it would
+        # open a new one.
+        driver = self._conn.connection.driver_connection
         try:
             if not rejected and self.engine.dialect.name == "postgresql":
                 # The usual group: one statement and a commit on the driver's connection,
                 # without a Session and its transaction bookkeeping per group.
-                driver = self._conn.connection.driver_connection
-                assert driver is not None
                 inserted = _insert_pg(driver, _rows(deliveries))
-                driver.commit()
+                driver.commit()  # type: ignore[union-attr]
                 return {f"{b}:{s}:{d}" for b, s, d in inserted}
             with Session(bind=self._conn, expire_on_commit=False) as session:
                 with session.begin():
@@ -324,7 +325,6 @@ class _Writer:
                     store_rejected(session, rejected)
                 return new
         except Exception:
-            driver = self._conn.connection.driver_connection if self._conn is not None else None
             self._lost = bool(getattr(driver, "broken", False))
             self.close()  # whatever failed, the next commit starts on a new connection
             raise
