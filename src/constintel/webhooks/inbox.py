@@ -89,18 +89,14 @@ def store_deliveries(session: Session, deliveries: Sequence[Delivery]) -> set[st
     """Insert deliveries, skipping those already stored; returns the new delivery ids."""
     if not deliveries:
         return set()
-    rows = _rows(deliveries)
     if session.get_bind().dialect.name == "postgresql":
-        driver = session.connection().connection.driver_connection
-        inserted = _insert_pg(driver, rows)
-    else:
-        stmt = (
-            sqlite_insert(D)
-            .on_conflict_do_nothing()
-            .returning(D.c.brand_id, D.c.source, D.c.delivery_id)
-        )
-        inserted = [tuple(r) for r in session.execute(stmt, rows).all()]
-    return {f"{b}:{s}:{d}" for b, s, d in inserted}
+        return _insert_pg(session.connection().connection.driver_connection, deliveries)
+    stmt = (
+        sqlite_insert(D)
+        .on_conflict_do_nothing()
+        .returning(D.c.brand_id, D.c.source, D.c.delivery_id)
+    )
+    return {_key_of(*r) for r in session.execute(stmt, _rows(deliveries)).all()}
 
 
 def _rows(deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
@@ -124,10 +120,11 @@ def _rows(deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
 _COLUMNS = ("id", "brand_id", "source", "topic", "delivery_id", "body", "received_at")
 
 
-def _insert_pg(driver: Any, rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
-    """One multi-row INSERT for the whole group, built straight for the driver (a psycopg
-    connection): a single statement (cheapest for the server, one index pass per row, one
-    round trip) without the ORM's per-row statement building."""
+def _insert_pg(driver: Any, deliveries: Sequence[Delivery]) -> set[str]:
+    """``store_deliveries`` on a psycopg connection: one multi-row INSERT for the whole group,
+    built straight for the driver (a single statement: cheapest for the server, one index
+    pass per row, one round trip) without the ORM's per-row statement building."""
+    rows = _rows(deliveries)
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, 0)"] * len(rows))
     sql = (
         f"INSERT INTO webhook_delivery ({', '.join(_COLUMNS)}, attempts) VALUES {values} "
@@ -136,11 +133,15 @@ def _insert_pg(driver: Any, rows: Sequence[dict[str, Any]]) -> list[tuple[str, .
     )
     cursor = driver.cursor()
     cursor.execute(sql, [row[c] for row in rows for c in _COLUMNS], prepare=False)
-    return [tuple(r) for r in cursor.fetchall()]
+    return {_key_of(*r) for r in cursor.fetchall()}
+
+
+def _key_of(brand_id: str, source: str, delivery_id: str) -> str:
+    return f"{brand_id}:{source}:{delivery_id}"
 
 
 def _key(d: Delivery) -> str:
-    return f"{d.brand_id}:{d.source}:{d.delivery_id}"
+    return _key_of(d.brand_id, d.source, d.delivery_id)
 
 
 def store_rejected(session: Session, items: Sequence[Rejected]) -> None:
@@ -316,9 +317,9 @@ class _Writer:
             if not rejected and self.engine.dialect.name == "postgresql":
                 # The usual group: one statement and a commit on the driver's connection,
                 # without a Session and its transaction bookkeeping per group.
-                inserted = _insert_pg(driver, _rows(deliveries))
+                new = _insert_pg(driver, deliveries)
                 driver.commit()  # type: ignore[union-attr]
-                return {f"{b}:{s}:{d}" for b, s, d in inserted}
+                return new
             with Session(bind=self._conn, expire_on_commit=False) as session:
                 with session.begin():
                     new = store_deliveries(session, deliveries)
