@@ -32,6 +32,7 @@ from constintel.webhooks.inbox import Delivery, Rejected
 
 __all__ = ["answer_delivery", "delivery_path", "router"]
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 ERRORS = responses(
@@ -129,7 +130,6 @@ def _topic_and_delivery(
     return topic, str(delivery)[:200]
 
 
-log = logging.getLogger(__name__)
 SOURCES = frozenset({"shopify", "woocommerce", "square", "pos"})
 
 
