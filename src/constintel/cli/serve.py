@@ -70,7 +70,6 @@ def drain(
     """Resolve stored webhook deliveries into profiles, continuously (beside
     `constintel serve --no-drain`; several may run at once on PostgreSQL). Ctrl-C stops."""
     from constintel.core import heap
-    from constintel.streams import dispatcher, relay
     from constintel.streams.redis_io import connect
     from constintel.web.runtime import outbox_pump
     from constintel.webhooks.inbox import drainer
@@ -81,18 +80,14 @@ def drain(
         raise fail(str(exc)) from exc
     client = connect(app.settings.redis_url) if app.settings.redis_url else None
     pump = outbox_pump(app, client) if outbox else None
-    full = relay.BATCH if client is not None else dispatcher.BATCH  # rows of one pump step
 
     def publish() -> None:
         # Right after each drained batch, in the drain's own thread: the batch's messages go
         # out now instead of waiting for the relay thread to get the interpreter back.
         # A failure (Redis down) never holds the drain back: the relay thread retries.
-        # A pass that found less than a full batch emptied the outbox (of this process's
-        # partitions): no second, empty pass (a transaction of its own) per drained batch.
         assert pump is not None
         try:
-            while pump.step() >= full:
-                pass
+            pump.run_until_done()
         except Exception:
             pump.wake()
 

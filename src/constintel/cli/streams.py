@@ -18,7 +18,7 @@ from constintel.streams.handlers import HANDLERS
 from constintel.streams.models import HandledMessage
 from constintel.streams.outbox import STREAMS
 from constintel.streams.redis_io import StreamNames, connect, dead_letters, group_states
-from constintel.streams.relay import backlog, relay_once
+from constintel.streams.relay import BATCH, backlog, relay_once
 from constintel.streams.worker import Worker
 
 from .common import console, fail, print_json, run_until_stopped, state
@@ -46,7 +46,8 @@ def relay(
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
     console.print(f"relaying the outbox to {names.prefix}* every {interval} s when idle")
-    run_until_stopped([Pump("relay", lambda: relay_once(engine, client, names), interval=interval)])
+    pump = Pump("relay", lambda: relay_once(engine, client, names), interval=interval, batch=BATCH)
+    run_until_stopped([pump])
 
 
 def worker(
