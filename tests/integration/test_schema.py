@@ -204,6 +204,17 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
                 )
             ).scalar_one()
 
+    def modified_since_analysis() -> int:
+        with postgres_engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT n_mod_since_analyze FROM pg_stat_user_tables "
+                        "WHERE relname = 'customer_identifier'"
+                    )
+                ).scalar_one()
+            )
+
     def eventually(autovacuum: bool) -> None:
         deadline = time.monotonic() + 5
         while analyze(autovacuum) != ["customer_identifier"]:
@@ -217,8 +228,11 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
         eventually(autovacuum=False)
     assert analyzed_at() is not None
     assert analyze(autovacuum=False) == []  # fresh now
-    grow(3000)  # stale again, by autovacuum's rule
-    time.sleep(0.5)
+    grow(3000)  # stale again, by autovacuum's rule, once the counters say so
+    deadline = time.monotonic() + 5
+    while modified_since_analysis() < 3000:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     assert analyze(autovacuum=True) == []  # analyzed before: autovacuum's business
     eventually(autovacuum=False)  # without autovacuum: ours
 
