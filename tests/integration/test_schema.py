@@ -228,13 +228,22 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
         eventually(autovacuum=False)
     assert analyzed_at() is not None
     assert analyze(autovacuum=False) == []  # fresh now
-    grow(3000)  # stale again, by autovacuum's rule, once the counters say so
-    deadline = time.monotonic() + 5
-    while modified_since_analysis() < 3000:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+
+    def grow_stale(first: int) -> None:  # stale by autovacuum's rule, once the counters say so
+        grow(first)
+        deadline = time.monotonic() + 5
+        while modified_since_analysis() < 3000:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+    grow_stale(3000)
     assert analyze(autovacuum=True) == []  # analyzed before: autovacuum's business
     eventually(autovacuum=False)  # without autovacuum: ours
+    grow_stale(6000)
+    with postgres_engine.connect() as conn:  # by default, the server's setting decides
+        runs = conn.execute(text("SELECT current_setting('autovacuum')::boolean")).scalar_one()
+    expected = [] if runs else ["customer_identifier"]
+    assert analyze_stale(postgres_engine, ("customer_identifier",)) == expected
 
 
 def test_analyze_stale_leaves_sqlite_to_the_importer(tmp_path) -> None:

@@ -84,10 +84,6 @@ def analyze_stale(
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if autovacuum is None:
-            autovacuum = bool(
-                conn.execute(text("SELECT current_setting('autovacuum')::boolean")).scalar()
-            )
         stale = [
             name
             for (name,) in conn.execute(
@@ -95,7 +91,8 @@ def analyze_stale(
                     "SELECT s.relname FROM pg_stat_user_tables s "
                     "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = ANY(:tables) "
                     "AND s.n_mod_since_analyze > :base + :scale * s.n_live_tup "
-                    "AND (NOT :autovacuum "
+                    "AND (NOT coalesce(CAST(:autovacuum AS boolean), "
+                    "current_setting('autovacuum')::boolean) "
                     "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL) "
                     "OR EXISTS (SELECT FROM unnest(c.reloptions) o "
                     "WHERE o ~* '^autovacuum_enabled=(f|false|off|n|no|0)$')) "
