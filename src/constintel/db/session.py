@@ -2,7 +2,7 @@
 
 SQLite runs in WAL mode with ``BEGIN IMMEDIATE`` transactions (a writer takes the write lock
 up front instead of failing to upgrade a read lock midway), foreign keys on and a busy timeout.
-PostgreSQL URLs are routed to psycopg 3.
+PostgreSQL URLs are routed to psycopg 3, which sends list parameters in the binary format.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +45,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # each API request in flight: a pool larger than the default 5 (+10 overflow).
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "connect", _configure_psycopg)
+    return engine
+
+
+def _configure_psycopg(dbapi_conn: Any, _record: Any) -> None:
+    # Lists (the ``= ANY(:ids)`` look-ups, ``unnest`` arrays) are sent in the binary array
+    # format: psycopg picks the text format for lists of strings, whose encoder is a Python
+    # loop (a 450-value look-up spent 1.1 ms encoding its parameter, 0.15 ms in binary).
+    dbapi_conn.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _configure_sqlite(engine: Engine) -> None:
