@@ -375,6 +375,14 @@ def main() -> None:
                 "  p99 per 5 s of traffic (by acceptance): "
                 + ", ".join(f"{pct(w, 0.99):.0f}" for _, w in sorted(windows.items()))
             )
+            seconds: dict[int, float] = {}
+            for at, ms in latencies:
+                second = int(at - first)
+                seconds[second] = max(ms, seconds.get(second, 0.0))
+            print(
+                "  slowest per second of traffic: "
+                + ", ".join(f"{ms:.0f}" for _, ms in sorted(seconds.items()))
+            )
         when = datetime.now(UTC)
         print(
             f"\n(measured {when:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs shared by the client, "
