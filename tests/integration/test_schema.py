@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -102,16 +103,24 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    postgres_url: str = request.getfixturevalue("postgres_url")
+    with _fresh_postgres(request.getfixturevalue("postgres_url")) as engine:
+        yield engine
+
+
+@contextmanager
+def _fresh_postgres(postgres_url: str) -> Iterator[Engine]:
+    """An engine on a new, empty PostgreSQL database, dropped afterwards."""
     name = f"constintel_migrate_{uuid.uuid4().hex[:10]}"
     admin = postgres_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     engine = make_engine(postgres_url.rsplit("/", 1)[0] + f"/{name}")
-    yield engine
-    engine.dispose()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_upgrade_builds_the_order_day_rollup_of_stored_orders(empty_engine: Engine) -> None:
@@ -244,6 +253,49 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
         runs = conn.execute(text("SELECT current_setting('autovacuum')::boolean")).scalar_one()
     expected = [] if runs else ["customer_identifier"]
     assert analyze_stale(postgres_engine, ("customer_identifier",)) == expected
+
+
+@pytest.mark.postgres
+def test_the_drain_refreshes_stale_statistics_before_its_first_batch(postgres_url: str) -> None:
+    """A table that changed while no drain ran (here the outbox, never analyzed) gets its
+    statistics in the drain's first step, not a second later when its periodic look starts:
+    measured, the outbox and the consumers' ledger left unanalyzed by a backlog made the first
+    second's deliveries the slowest of the run."""
+    import time
+
+    from constintel.streams import outbox
+    from constintel.webhooks.inbox import drainer
+
+    def outbox_stats(engine: Engine) -> tuple[int, Any]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT n_mod_since_analyze, last_analyze FROM pg_stat_user_tables "
+                    "WHERE relname = 'outbox'"
+                )
+            ).one()
+        return int(row[0]), row[1]
+
+    with _fresh_postgres(postgres_url) as engine:
+        migrate.upgrade(engine)
+        with transaction(engine) as session:
+            brand_id = brands.create(session, name="stats").id
+            now = datetime.now(UTC)
+            outbox.write(
+                session,
+                (outbox.profile_updated(brand_id, f"p{k}", "test", now) for k in range(500)),
+            )
+            session.execute(text("SELECT pg_stat_force_next_flush()"))
+        deadline = time.monotonic() + 5
+        while outbox_stats(engine)[0] < 500:  # the counters reach pg_stat a bit later
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert outbox_stats(engine)[1] is None
+
+        assert drainer(engine).step() == 0  # the first step: nothing in the inbox
+        modified, analyzed_at = outbox_stats(engine)
+        assert analyzed_at is not None
+        assert modified == 0
 
 
 def test_analyze_stale_leaves_sqlite_to_the_importer(tmp_path) -> None:

@@ -492,6 +492,10 @@ def drainer(
         nonlocal checked
         if not checked:  # in the drain's own thread, not in whoever builds the pump
             try:
+                # Statistics first: tables that changed while no drain ran (a backlog, an
+                # import, the outbox) would otherwise be planned blind until the first
+                # look in a second's time.
+                analyze_stale(engine)
                 warm_up(engine)
             except Exception:  # an optimization only: the drain runs regardless
                 log.exception("warming the write path up failed")
