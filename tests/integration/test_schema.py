@@ -180,6 +180,19 @@ def test_upgrade_builds_the_order_day_rollup_of_stored_orders(empty_engine: Engi
         assert orders_repo.rebuild_days(session, brand_id=brand_id, timezone="Asia/Kolkata") == []
 
 
+def _analysis(engine: Engine, table: str) -> tuple[int, Any]:
+    """(rows changed since the table's last analysis, when that was) from pg_stat."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT n_mod_since_analyze, last_analyze FROM pg_stat_user_tables "
+                "WHERE relname = :table"
+            ),
+            {"table": table},
+        ).one()
+    return int(row[0]), row[1]
+
+
 @pytest.mark.postgres
 def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine) -> None:
     """Without autovacuum, the drain's analyze_stale applies autovacuum's rule itself; with
@@ -205,24 +218,10 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
         return analyze_stale(postgres_engine, ("customer_identifier",), autovacuum=autovacuum)
 
     def analyzed_at() -> Any:
-        with postgres_engine.connect() as conn:
-            return conn.execute(
-                text(
-                    "SELECT last_analyze FROM pg_stat_user_tables "
-                    "WHERE relname = 'customer_identifier'"
-                )
-            ).scalar_one()
+        return _analysis(postgres_engine, "customer_identifier")[1]
 
     def modified_since_analysis() -> int:
-        with postgres_engine.connect() as conn:
-            return int(
-                conn.execute(
-                    text(
-                        "SELECT n_mod_since_analyze FROM pg_stat_user_tables "
-                        "WHERE relname = 'customer_identifier'"
-                    )
-                ).scalar_one()
-            )
+        return _analysis(postgres_engine, "customer_identifier")[0]
 
     def eventually(autovacuum: bool) -> None:
         deadline = time.monotonic() + 5
@@ -266,16 +265,6 @@ def test_the_drain_refreshes_stale_statistics_before_its_first_batch(postgres_ur
     from constintel.streams import outbox
     from constintel.webhooks.inbox import drainer
 
-    def outbox_stats(engine: Engine) -> tuple[int, Any]:
-        with engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT n_mod_since_analyze, last_analyze FROM pg_stat_user_tables "
-                    "WHERE relname = 'outbox'"
-                )
-            ).one()
-        return int(row[0]), row[1]
-
     with _fresh_postgres(postgres_url) as engine:
         migrate.upgrade(engine)
         with transaction(engine) as session:
@@ -287,13 +276,13 @@ def test_the_drain_refreshes_stale_statistics_before_its_first_batch(postgres_ur
             )
             session.execute(text("SELECT pg_stat_force_next_flush()"))
         deadline = time.monotonic() + 5
-        while outbox_stats(engine)[0] < 500:  # the counters reach pg_stat a bit later
+        while _analysis(engine, "outbox")[0] < 500:  # the counters reach pg_stat a bit later
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        assert outbox_stats(engine)[1] is None
+        assert _analysis(engine, "outbox")[1] is None
 
         assert drainer(engine).step() == 0  # the first step: nothing in the inbox
-        modified, analyzed_at = outbox_stats(engine)
+        modified, analyzed_at = _analysis(engine, "outbox")
         assert analyzed_at is not None
         assert modified == 0
 
