@@ -18,7 +18,8 @@ from constintel.streams.handlers import HANDLERS
 from constintel.streams.models import HandledMessage
 from constintel.streams.outbox import STREAMS
 from constintel.streams.redis_io import StreamNames, connect, dead_letters, group_states
-from constintel.streams.relay import BATCH, backlog, relay_once
+from constintel.streams.relay import backlog
+from constintel.streams.relay import pump as relay_pump
 from constintel.streams.worker import Worker
 
 from .common import console, fail, print_json, run_until_stopped, state
@@ -46,8 +47,7 @@ def relay(
     except ConstIntelError as exc:
         raise fail(str(exc)) from exc
     console.print(f"relaying the outbox to {names.prefix}* every {interval} s when idle")
-    pump = Pump("relay", lambda: relay_once(engine, client, names), interval=interval, batch=BATCH)
-    run_until_stopped([pump])
+    run_until_stopped([relay_pump(engine, client, names, interval=interval, name="relay")])
 
 
 def worker(

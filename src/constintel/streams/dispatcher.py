@@ -10,12 +10,13 @@ from typing import cast
 from sqlalchemy import Engine, Table, select, text, update
 
 from constintel.core.clock import utcnow
+from constintel.core.pump import Pump
 from constintel.db.session import transaction
 from constintel.streams.apply import apply_in
 from constintel.streams.handlers import HANDLERS, Handler, Message
 from constintel.streams.models import OutboxMessage
 
-__all__ = ["BATCH", "dispatch_once"]
+__all__ = ["dispatch_once", "pump"]
 
 O = cast(Table, OutboxMessage.__table__)  # noqa: E741
 DISPATCH_LOCK = 0x0C1_0D1
@@ -47,3 +48,9 @@ def dispatch_once(
                 apply_in(session, handler, wanted)
         session.execute(update(O).where(O.c.id.in_([r.id for r in rows])).values(sent_at=utcnow()))
         return len(rows)
+
+
+def pump(engine: Engine, *, interval: float, name: str) -> Pump:
+    """A pump running ``dispatch_once``, woken or every ``interval`` seconds; a pass that
+    dispatches less than a full batch ends its run (nothing was left)."""
+    return Pump(name, lambda: dispatch_once(engine), interval=interval, batch=BATCH)

@@ -19,12 +19,13 @@ from sqlalchemy import Engine, Table, Text, func, select, text, update
 from sqlalchemy import cast as cast_
 
 from constintel.core.clock import utcnow
+from constintel.core.pump import Pump
 from constintel.db.chunks import in_values
 from constintel.db.session import transaction
 from constintel.streams.models import PARTITIONS, OutboxMessage
 from constintel.streams.redis_io import DEFAULT_MAXLEN, StreamNames
 
-__all__ = ["BATCH", "backlog", "relay_once"]
+__all__ = ["backlog", "pump", "relay_once"]
 
 log = logging.getLogger(__name__)
 O = cast(Table, OutboxMessage.__table__)  # noqa: E741
@@ -88,6 +89,14 @@ def relay_once(
         for condition in in_values(session, O.c.id, [r.id for r in rows]):
             session.execute(update(O).where(condition).values(sent_at=now))
         return len(rows)
+
+
+def pump(
+    engine: Engine, client: redis.Redis, names: StreamNames, *, interval: float, name: str
+) -> Pump:
+    """A pump publishing the outbox with ``relay_once``, woken or every ``interval`` seconds;
+    a pass that publishes less than a full batch ends its run (nothing was left)."""
+    return Pump(name, lambda: relay_once(engine, client, names), interval=interval, batch=BATCH)
 
 
 def backlog(engine: Engine) -> int:

@@ -26,9 +26,7 @@ from constintel.pipeline import BrandContext
 from constintel.predictions.service import refit_due
 from constintel.profiles.cache import NoCache, ProfileCache, RedisProfileCache
 from constintel.streams import dispatcher, relay
-from constintel.streams.dispatcher import dispatch_once
 from constintel.streams.redis_io import StreamNames, connect
-from constintel.streams.relay import relay_once
 from constintel.webhooks.inbox import GroupCommitter, drainer
 
 __all__ = ["LiveSecret", "Runtime", "WebhookBrand", "WebhookBrands"]
@@ -196,12 +194,5 @@ def outbox_pump(app: App, client: Any | None) -> Pump:
     else straight to the in-process handlers (the embedded mode)."""
     if client is not None:
         names = StreamNames(app.settings.stream_prefix)
-        return Pump(
-            "outbox-relay",
-            lambda: relay_once(app.engine, client, names),
-            interval=0.2,
-            batch=relay.BATCH,
-        )
-    return Pump(
-        "outbox-dispatch", lambda: dispatch_once(app.engine), interval=0.2, batch=dispatcher.BATCH
-    )
+        return relay.pump(app.engine, client, names, interval=0.2, name="outbox-relay")
+    return dispatcher.pump(app.engine, interval=0.2, name="outbox-dispatch")
