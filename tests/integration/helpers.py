@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -15,6 +18,38 @@ from constintel.pipeline import BrandContext
 from constintel.profiles import service as profiles
 from constintel.profiles.models import CustomerProfile, MergeRequest
 from constintel.profiles.schemas import ProfileRead
+
+
+def order_row(brand_id: str, external_id: str, at: datetime, **changes: Any) -> dict[str, Any]:
+    """A stored ``customer_order`` row, every column present (for ``db.bulk.insert_rows``):
+    a paid, counted USD 10.00 online order placed at ``at``, with ``changes`` applied."""
+    row: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "brand_id": brand_id,
+        "source": "api",
+        "external_id": external_id,
+        "customer_profile_id": None,
+        "order_number": "#1",
+        "status": "placed",
+        "financial_status": "paid",
+        "fulfillment_status": None,
+        "currency": "USD",
+        "total": Decimal("10.00"),
+        "refunded": Decimal("0"),
+        "net": Decimal("10.00"),
+        "counted": True,
+        "refunds": {},
+        "placed_at": at,
+        "source_updated_at": at,
+        "channel": "online",
+        "store_id": None,
+        "test": False,
+        "line_items": [],
+        "created_at": at,
+        "updated_at": at,
+    }
+    assert changes.keys() <= row.keys(), changes.keys() - row.keys()
+    return row | changes
 
 
 def profile_by(engine: Engine, ctx: BrandContext, kind: str, value: str) -> ProfileRead:

@@ -15,37 +15,10 @@ from constintel.brands import service as brands
 from constintel.db.bulk import insert_rows, update_rows
 from constintel.db.session import transaction
 from constintel.orders.models import CustomerOrder
+from integration.helpers import order_row
 
 T = cast(Table, CustomerOrder.__table__)
 AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
-
-
-def _order(brand_id: str, external_id: str) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "brand_id": brand_id,
-        "source": "api",
-        "external_id": external_id,
-        "customer_profile_id": None,
-        "order_number": "#1",
-        "status": "placed",
-        "financial_status": "paid",
-        "fulfillment_status": None,
-        "currency": "USD",
-        "total": Decimal("10.00"),
-        "refunded": Decimal("0"),
-        "net": Decimal("10.00"),
-        "counted": True,
-        "refunds": {},
-        "placed_at": AT,
-        "source_updated_at": AT,
-        "channel": "online",
-        "store_id": None,
-        "test": False,
-        "line_items": [],
-        "created_at": AT,
-        "updated_at": AT,
-    }
 
 
 def _stored(engine: Engine, ids: list[str]) -> dict[str, Any]:
@@ -58,7 +31,11 @@ def _stored(engine: Engine, ids: list[str]) -> dict[str, Any]:
 def orders(engine: Engine) -> list[dict[str, Any]]:
     with transaction(engine) as session:
         brand_id = brands.create(session, name=f"bulk-{uuid.uuid4().hex[:8]}").id
-        rows = [_order(brand_id, "a"), _order(brand_id, "b"), _order(brand_id, "c")]
+        rows = [
+            order_row(brand_id, "a", AT),
+            order_row(brand_id, "b", AT),
+            order_row(brand_id, "c", AT),
+        ]
         insert_rows(session, T, rows)
     return rows
 
@@ -106,7 +83,7 @@ def test_update_rows_refuses_a_value_too_long_for_its_column(
     silently, the assignment to the column refuses it."""
     with transaction(postgres_engine) as session:
         brand_id = brands.create(session, name=f"bulk-{uuid.uuid4().hex[:8]}").id
-        order = _order(brand_id, "long")
+        order = order_row(brand_id, "long", AT)
         insert_rows(session, T, [order])
     with (
         pytest.raises(psycopg.errors.StringDataRightTruncation),

@@ -3,6 +3,7 @@ models, and the seed's "Verify Processing" SQL runs verbatim on PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from constintel.db.session import make_engine, transaction
 from constintel.orders import repository as orders_repo
 from constintel.orders.models import CustomerOrder
 from constintel.pipeline import BrandContext, Envelope, ingest_batch
+from integration.helpers import order_row
 
 SEED_VERIFY_SQL = """
 SELECT
@@ -139,31 +141,18 @@ def test_upgrade_builds_the_order_day_rollup_of_stored_orders(empty_engine: Engi
             session,
             CustomerOrder.__table__,  # type: ignore[arg-type]
             [
-                {
-                    "id": str(uuid.uuid4()),
-                    "brand_id": brand_id,
-                    "source": "api",
-                    "external_id": f"o{k}",
-                    "customer_profile_id": None,
-                    "order_number": None,
-                    "status": "delivered" if counted else "cancelled",
-                    "financial_status": None,
-                    "fulfillment_status": None,
-                    "currency": "USD",
-                    "total": net,
-                    "refunded": Decimal("0"),
-                    "net": net,
-                    "counted": counted,
-                    "refunds": {},
-                    "placed_at": at,
-                    "source_updated_at": at,
-                    "channel": channel,
-                    "store_id": None,
-                    "test": False,
-                    "line_items": [],
-                    "created_at": at,
-                    "updated_at": at,
-                }
+                order_row(
+                    brand_id,
+                    f"o{k}",
+                    at,
+                    order_number=None,
+                    status="delivered" if counted else "cancelled",
+                    financial_status=None,
+                    total=net,
+                    net=net,
+                    counted=counted,
+                    channel=channel,
+                )
                 for k, (at, channel, net, counted) in enumerate(placed)
             ],
         )
@@ -193,12 +182,19 @@ def _analysis(engine: Engine, table: str) -> tuple[int, Any]:
     return int(row[0]), row[1]
 
 
+def _await_changes(engine: Engine, table: str, at_least: int) -> None:
+    """Wait until pg_stat counts ``at_least`` changes to ``table`` since its last analysis
+    (the counters reach pg_stat a moment after the commit)."""
+    deadline = time.monotonic() + 5
+    while _analysis(engine, table)[0] < at_least:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
 @pytest.mark.postgres
 def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine) -> None:
     """Without autovacuum, the drain's analyze_stale applies autovacuum's rule itself; with
     it, only a table never analyzed yet is its business (checked both ways on any server)."""
-    import time
-
     from constintel.db.maintenance import analyze_stale
 
     with transaction(postgres_engine) as session:
@@ -220,9 +216,6 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
     def analyzed_at() -> Any:
         return _analysis(postgres_engine, "customer_identifier")[1]
 
-    def modified_since_analysis() -> int:
-        return _analysis(postgres_engine, "customer_identifier")[0]
-
     def eventually(autovacuum: bool) -> None:
         deadline = time.monotonic() + 5
         while analyze(autovacuum) != ["customer_identifier"]:
@@ -239,10 +232,7 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
 
     def grow_stale(first: int) -> None:  # stale by autovacuum's rule, once the counters say so
         grow(first)
-        deadline = time.monotonic() + 5
-        while modified_since_analysis() < 3000:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        _await_changes(postgres_engine, "customer_identifier", 3000)
 
     grow_stale(3000)
     assert analyze(autovacuum=True) == []  # analyzed before: autovacuum's business
@@ -260,8 +250,6 @@ def test_the_drain_refreshes_stale_statistics_before_its_first_batch(postgres_ur
     statistics in the drain's first step, not a second later when its periodic look starts:
     measured, the outbox and the consumers' ledger left unanalyzed by a backlog made the first
     second's deliveries the slowest of the run."""
-    import time
-
     from constintel.streams import outbox
     from constintel.webhooks.inbox import drainer
 
@@ -275,10 +263,7 @@ def test_the_drain_refreshes_stale_statistics_before_its_first_batch(postgres_ur
                 (outbox.profile_updated(brand_id, f"p{k}", "test", now) for k in range(500)),
             )
             session.execute(text("SELECT pg_stat_force_next_flush()"))
-        deadline = time.monotonic() + 5
-        while _analysis(engine, "outbox")[0] < 500:  # the counters reach pg_stat a bit later
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        _await_changes(engine, "outbox", 500)
         assert _analysis(engine, "outbox")[1] is None
 
         assert drainer(engine).step() == 0  # the first step: nothing in the inbox
