@@ -57,6 +57,15 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def windows(latencies: list[tuple[float, float]], seconds: float) -> list[list[float]]:
+    """The latencies (ms) of each ``seconds`` of traffic, in order, by acceptance time."""
+    first = min(at for at, _ in latencies)
+    by_window: dict[int, list[float]] = {}
+    for at, ms in latencies:
+        by_window.setdefault(int((at - first) // seconds), []).append(ms)
+    return [by_window[k] for k in sorted(by_window)]
+
+
 def raw_redis(
     client: redis.Redis, prefix: str, n: int, fields: dict[str, str]
 ) -> tuple[float, float]:
@@ -367,21 +376,13 @@ def main() -> None:
                 f"max {max(all_ms):.0f} ms (target p99 < 250 ms)"
             )
             # Drift shows here: latency growing with the tables (stale plans, say).
-            first = min(at for at, _ in latencies)
-            windows: dict[int, list[float]] = {}
-            for at, ms in latencies:
-                windows.setdefault(int((at - first) // 5), []).append(ms)
             print(
                 "  p99 per 5 s of traffic (by acceptance): "
-                + ", ".join(f"{pct(w, 0.99):.0f}" for _, w in sorted(windows.items()))
+                + ", ".join(f"{pct(w, 0.99):.0f}" for w in windows(latencies, 5))
             )
-            seconds: dict[int, float] = {}
-            for at, ms in latencies:
-                second = int(at - first)
-                seconds[second] = max(ms, seconds.get(second, 0.0))
             print(
                 "  slowest per second of traffic: "
-                + ", ".join(f"{ms:.0f}" for _, ms in sorted(seconds.items()))
+                + ", ".join(f"{max(w):.0f}" for w in windows(latencies, 1))
             )
         when = datetime.now(UTC)
         print(
