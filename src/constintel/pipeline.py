@@ -24,16 +24,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
+from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from constintel.brands.models import Brand
 from constintel.brands.settings import BrandSettings
 from constintel.core.clock import utcnow
-from constintel.core.errors import PayloadError
+from constintel.core.errors import NotFoundError, PayloadError
 from constintel.core.ids import new_id
 from constintel.core.money import ZERO
 from constintel.db.locks import lock_brand
@@ -147,12 +148,33 @@ class BrandContext:
     timezone: str = "UTC"  # the brand's days (the order_day rollup)
 
     @classmethod
-    def of(cls, brand: Brand) -> BrandContext:
+    def of(cls, brand: Brand | Row[Any]) -> BrandContext:
         settings = BrandSettings.from_json(brand.settings)
         junk = JunkList(
             emails=settings.junk_emails, phones=settings.junk_phones, region=brand.default_region
         )
         return cls(brand.id, brand.default_region, brand.currency, settings, junk, brand.timezone)
+
+    @classmethod
+    def load(cls, session: Session, brand_id: str) -> BrandContext:
+        """The context of a brand by id, read in the caller's transaction (so a change of the
+        brand's settings applies from the next batch on); the parsed settings and junk list
+        are reused while the brand's row stays the same (the webhook drain loads its brand
+        once per batch)."""
+        row = session.execute(_BRAND_BY_ID, {"id": brand_id}).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no brand {brand_id!r}")
+        cached = _CONTEXTS.get(brand_id)
+        if cached is not None and cached[0] == tuple(row):
+            return cached[1]
+        ctx = cls.of(row)
+        _CONTEXTS[brand_id] = (tuple(row), ctx)
+        return ctx
+
+
+_BRAND_TABLE = cast(Table, Brand.__table__)
+_BRAND_BY_ID = select(_BRAND_TABLE).where(_BRAND_TABLE.c.id == bindparam("id"))
+_CONTEXTS: dict[str, tuple[tuple[Any, ...], BrandContext]] = {}
 
 
 @dataclass(slots=True)

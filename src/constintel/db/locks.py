@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 __all__ = ["lock_brand"]
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
+
 
 def lock_brand(session: Session, brand_id: str) -> None:
     """Returns once this transaction holds the brand's write lock."""
@@ -22,6 +24,4 @@ def lock_brand(session: Session, brand_id: str) -> None:
         session.connection()  # starts the transaction: BEGIN IMMEDIATE takes the write lock
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": brand_id}
-        )
+        session.execute(_LOCK, {"k": brand_id})

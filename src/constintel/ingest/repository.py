@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from constintel.core.ids import new_id
 from constintel.db import owned
 from constintel.db.bulk import insert_rows
-from constintel.db.chunks import in_values
+from constintel.db.chunks import rows_in
 from constintel.ingest.models import CustomerRawEvent, RejectedPayload
 
 __all__ = [
@@ -36,12 +36,10 @@ R = cast(Table, RejectedPayload.__table__)
 
 
 def existing_dedupe_keys(session: Session, *, brand_id: str, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for condition in in_values(session, T.c.dedupe_key, sorted(set(keys))):
-        found.update(
-            session.scalars(select(T.c.dedupe_key).where(T.c.brand_id == brand_id, condition)).all()
-        )
-    return found
+    rows = rows_in(
+        session, T, brand_id=brand_id, key="dedupe_key", values=keys, columns=("dedupe_key",)
+    )
+    return {key for (key,) in rows}
 
 
 def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from constintel.db.chunks import select_by_pairs
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["drop_erased", "erased_among", "identifier_hash"]
 
 E = cast(Table, ErasedIdentifier.__table__)
+_ANY_ERASED = select(exists().where(E.c.brand_id == bindparam("brand_id")))
 
 
 def identifier_hash(brand_id: str, kind: str, value: str) -> str:
@@ -42,7 +43,7 @@ def erased_among(
 def drop_erased(session: Session, *, brand_id: str, batch: Sequence[Prepared]) -> None:
     """Strip erased people's identifiers from a batch, so no replay or redelivery re-creates
     them. One cheap EXISTS when the brand has erased nobody (the usual case)."""
-    if not batch or not session.scalar(select(exists().where(E.c.brand_id == brand_id))):
+    if not batch or not session.scalar(_ANY_ERASED, {"brand_id": brand_id}):
         return
     erased = erased_among(
         session, brand_id=brand_id, keys={(i.kind, i.value) for p in batch for i in p.identifiers}

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from constintel.db.bulk import insert_rows, update_rows
-from constintel.db.chunks import chunked, in_values
+from constintel.db.chunks import chunked, rows_in
 from constintel.identity.models import CustomerIdentifier
 from constintel.orders.models import CustomerOrder
 from constintel.profiles.models import CustomerProfile, MergeRequest, ProfileMerge
@@ -74,10 +74,7 @@ def get(session: Session, *, brand_id: str, profile_id: str) -> Any:
 
 
 def get_many(session: Session, *, brand_id: str, ids: Sequence[str]) -> list[Any]:
-    rows: list[Any] = []
-    for condition in in_values(session, P.c.id, sorted(set(ids))):
-        rows.extend(session.execute(select(P).where(P.c.brand_id == brand_id, condition)).all())
-    return rows
+    return rows_in(session, P, brand_id=brand_id, key="id", values=ids)
 
 
 def list_active(session: Session, *, brand_id: str, limit: int) -> list[Any]:

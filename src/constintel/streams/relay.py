@@ -15,12 +15,12 @@ import logging
 from typing import Any, cast
 
 import redis
-from sqlalchemy import Engine, Table, Text, func, select, text, update
+from sqlalchemy import Engine, Table, Text, bindparam, func, select, text, update
 from sqlalchemy import cast as cast_
 
 from constintel.core.clock import utcnow
 from constintel.core.pump import Pump
-from constintel.db.chunks import in_values
+from constintel.db.chunks import any_of, in_values
 from constintel.db.session import transaction
 from constintel.streams.models import PARTITIONS, OutboxMessage
 from constintel.streams.redis_io import DEFAULT_MAXLEN, StreamNames
@@ -47,6 +47,22 @@ _COLUMNS = (
 )
 
 
+# Built once (see db.chunks on the cost of building a statement per call).
+_UNSENT = select(*_COLUMNS).where(O.c.sent_at.is_(None)).order_by(O.c.id).limit(bindparam("limit"))
+_UNSENT_PG = _UNSENT.with_for_update(skip_locked=True)
+_UNSENT_IN_PG = (
+    select(*_COLUMNS)
+    .where(O.c.sent_at.is_(None), any_of(O.c.partition, "partitions"))
+    .order_by(O.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_FREE_PARTITIONS = text(
+    "SELECT p FROM generate_series(0, :n - 1) AS p WHERE pg_try_advisory_xact_lock(:ns, p)"
+)
+_MARK_SENT_PG = update(O).where(any_of(O.c.id, "ids")).values(sent_at=bindparam("now"))
+
+
 def relay_once(
     engine: Engine,
     client: redis.Redis,
@@ -57,37 +73,32 @@ def relay_once(
 ) -> int:
     """Publish up to ``limit`` unsent rows of the partitions this relay can lock, oldest
     first, in one transaction; returns how many were published."""
+    params: dict[str, Any]
     with transaction(engine) as session:
-        stmt = select(*_COLUMNS).where(O.c.sent_at.is_(None))
-        if session.get_bind().dialect.name == "postgresql":
+        postgres = session.get_bind().dialect.name == "postgresql"
+        stmt, params = _UNSENT, {"limit": limit}
+        if postgres:
             # Every partition no other relay holds (transaction-scoped advisory locks).
-            mine = [
-                p
-                for (p,) in session.execute(
-                    text(
-                        "SELECT p FROM generate_series(0, :n - 1) AS p "
-                        "WHERE pg_try_advisory_xact_lock(:ns, p)"
-                    ),
-                    {"n": PARTITIONS, "ns": RELAY_LOCK},
-                )
-            ]
+            free = {"n": PARTITIONS, "ns": RELAY_LOCK}
+            mine = [p for (p,) in session.execute(_FREE_PARTITIONS, free)]
             if not mine:
                 return 0
+            stmt = _UNSENT_PG
             if len(mine) < PARTITIONS:
-                stmt = stmt.where(O.c.partition.in_(mine))
-            stmt = stmt.order_by(O.c.id).limit(limit).with_for_update(skip_locked=True)
-        else:
-            stmt = stmt.order_by(O.c.id).limit(limit)
-        rows = session.execute(stmt).all()
+                stmt, params["partitions"] = _UNSENT_IN_PG, mine
+        rows = session.execute(stmt, params).all()
         if not rows:
             return 0
         pipe = client.pipeline(transaction=False)
         for row in rows:
             pipe.xadd(names.stream(row.stream), _fields(row), maxlen=maxlen, approximate=True)
         pipe.execute()
-        now = utcnow()
-        for condition in in_values(session, O.c.id, [r.id for r in rows]):
-            session.execute(update(O).where(condition).values(sent_at=now))
+        now, ids = utcnow(), [r.id for r in rows]
+        if postgres:
+            session.execute(_MARK_SENT_PG, {"ids": ids, "now": now})
+        else:
+            for condition in in_values(session, O.c.id, ids):
+                session.execute(update(O).where(condition).values(sent_at=now))
         return len(rows)
 
 

@@ -26,15 +26,15 @@ from typing import Any, cast
 
 import orjson
 import psycopg
-from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from constintel.brands import service as brands
 from constintel.core.clock import utcnow
 from constintel.core.ids import new_id
 from constintel.core.pump import Pump
+from constintel.db.chunks import any_of, chunked
 from constintel.db.maintenance import analyze_stale
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
@@ -349,11 +349,33 @@ def _envelope(row: Any) -> Envelope:
     )
 
 
+# The drain's per-batch statements, built once (see db.chunks on the cost of building one).
+_PENDING = select(D).where(D.c.processed_at.is_(None)).order_by(D.c.id).limit(bindparam("limit"))
+_TAKE = {"postgresql": _PENDING.with_for_update(skip_locked=True)}
+# The body now lives on as the event's payload; the inbox row stays as the delivery-id ledger
+# only, so no second copy of personal data outlives an erasure.
+_PROCESSED = {
+    "processed_at": bindparam("now"),
+    "attempts": D.c.attempts + 1,
+    "outcome": "processed",
+    "body": "",
+}
+_MARK_ANY = update(D).where(any_of(D.c.id, "ids")).values(**_PROCESSED)  # PostgreSQL
+_MARK_IN = update(D).where(D.c.id.in_(bindparam("ids", expanding=True))).values(**_PROCESSED)
+
+
 def _take(session: Session, limit: int) -> list[Any]:
-    stmt = select(D).where(D.c.processed_at.is_(None)).order_by(D.c.id).limit(limit)
+    stmt = _TAKE.get(session.get_bind().dialect.name, _PENDING)
+    return list(session.execute(stmt, {"limit": limit}).all())
+
+
+def _mark_processed(session: Session, ids: list[str]) -> None:
+    now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(session.execute(stmt).all())
+        session.execute(_MARK_ANY, {"ids": ids, "now": now})
+        return
+    for chunk in chunked(ids):
+        session.execute(_MARK_IN, {"ids": list(chunk), "now": now})
 
 
 def _ingest(session: Session, rows: Sequence[Any]) -> BatchResult:
@@ -362,17 +384,11 @@ def _ingest(session: Session, rows: Sequence[Any]) -> BatchResult:
     for row in rows:
         by_brand.setdefault(row.brand_id, []).append(row)
     for brand_id, brand_rows in by_brand.items():
-        ctx = BrandContext.of(brands.get(session, ref=brand_id))
+        ctx = BrandContext.load(session, brand_id)
         result = ingest_batch(session, ctx, [_envelope(r) for r in brand_rows])
         total.add(result)
         total.touched_profiles |= result.touched_profiles
-    session.execute(
-        update(D)
-        .where(D.c.id.in_([r.id for r in rows]))
-        # The body now lives on as the event's payload; the inbox row stays as the delivery-id
-        # ledger only, so no second copy of personal data outlives an erasure.
-        .values(processed_at=utcnow(), attempts=D.c.attempts + 1, outcome="processed", body="")
-    )
+    _mark_processed(session, [r.id for r in rows])
     return total
 
 
