@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select
@@ -36,6 +37,29 @@ def _anchor(at: datetime) -> float:
     """2^((at - epoch) / half-life): multiply a weight by it to add it to the anchored score."""
     days = (at - INTENT_EPOCH).total_seconds() / 86400.0
     return float(2.0 ** (days / INTENT_HALF_LIFE_DAYS))
+
+
+def _upsert(stmt: Any, dialect: str) -> Any:
+    """``stmt`` (an INSERT into product_intent) adding to the row already there."""
+    return stmt.on_conflict_do_update(
+        index_elements=["brand_id", "customer_profile_id", "product_id"],
+        set_={
+            "views": I.c.views + stmt.excluded.views,
+            "cart_adds": I.c.cart_adds + stmt.excluded.cart_adds,
+            "purchases": I.c.purchases + stmt.excluded.purchases,
+            "score_anchored": I.c.score_anchored + stmt.excluded.score_anchored,
+            "last_event_at": latest(dialect, I.c.last_event_at, stmt.excluded.last_event_at),
+            "last_interest_at": latest(
+                dialect, I.c.last_interest_at, stmt.excluded.last_interest_at
+            ),
+            "converted_at": latest(dialect, I.c.converted_at, stmt.excluded.converted_at),
+        },
+    )
+
+
+@cache
+def _upsert_pg() -> Any:
+    return _upsert(pg_insert(I).from_select(_COLUMNS, select(_UNNEST)), "postgresql")
 
 
 def current_score(anchored: float, now: datetime) -> float:
@@ -82,26 +106,12 @@ def apply_intents(session: Session, messages: Sequence[Message]) -> None:
         # 1,000 orders/s (1.7 rows each): one upsert per row was 52 µs of PostgreSQL time per
         # order (parse, plan and executor start for each), the worker's largest cost; one
         # statement of many VALUES made SQLAlchemy compile anew for each batch size (the
-        # worker's throughput halved). The statement's shape is fixed, so it compiles once.
-        stmt = pg_insert(I).from_select(_COLUMNS, select(_UNNEST))
+        # worker's throughput halved). The statement's shape is fixed: built once.
+        stmt = _upsert_pg()
         params = {name: [record[name] for record in records] for name in _COLUMNS}
     else:
-        stmt = insert_for(session, I)
+        stmt = _upsert(insert_for(session, I), "sqlite")
         params = records
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["brand_id", "customer_profile_id", "product_id"],
-        set_={
-            "views": I.c.views + stmt.excluded.views,
-            "cart_adds": I.c.cart_adds + stmt.excluded.cart_adds,
-            "purchases": I.c.purchases + stmt.excluded.purchases,
-            "score_anchored": I.c.score_anchored + stmt.excluded.score_anchored,
-            "last_event_at": latest(session, I.c.last_event_at, stmt.excluded.last_event_at),
-            "last_interest_at": latest(
-                session, I.c.last_interest_at, stmt.excluded.last_interest_at
-            ),
-            "converted_at": latest(session, I.c.converted_at, stmt.excluded.converted_at),
-        },
-    )
     session.execute(stmt, params)
 
 

@@ -19,10 +19,12 @@ def insert_for(session: Session, table: Table) -> Any:
     return sqlite_insert(table)
 
 
-def latest(session: Session, current: Any, incoming: Any) -> Any:
-    """The later of two nullable timestamps (NULL only when both are)."""
+def latest(session: Session | str, current: Any, incoming: Any) -> Any:
+    """The later of two nullable timestamps (NULL only when both are), for the session's
+    dialect or the one named."""
+    dialect = session if isinstance(session, str) else session.get_bind().dialect.name
     a = func.coalesce(current, incoming)
     b = func.coalesce(incoming, current)
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return func.greatest(a, b)
     return func.max(a, b)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from constintel.core.clock import utcnow
 from constintel.db.bulk import insert_rows
-from constintel.db.chunks import chunked
+from constintel.db.chunks import any_of, chunked
 from constintel.db.session import transaction
 from constintel.streams.handlers import Handler, Message
 from constintel.streams.models import HandledMessage
@@ -19,6 +19,10 @@ from constintel.streams.models import HandledMessage
 __all__ = ["apply_batch", "apply_in"]
 
 H = cast(Table, HandledMessage.__table__)
+# Which of the batch's messages the group has applied (built once: see db.chunks).
+_HANDLED_PG = select(H.c.outbox_id).where(
+    H.c.consumer_group == bindparam("group"), any_of(H.c.outbox_id, "ids")
+)
 
 
 def apply_in(session: Session, handler: Handler, messages: Sequence[Message]) -> int:
@@ -27,14 +31,17 @@ def apply_in(session: Session, handler: Handler, messages: Sequence[Message]) ->
         return 0
     ids = sorted({m.outbox_id for m in messages})
     done: set[int] = set()
-    for chunk in chunked(ids):
-        done.update(
-            session.scalars(
-                select(H.c.outbox_id).where(
-                    H.c.consumer_group == handler.group, H.c.outbox_id.in_(chunk)
+    if session.get_bind().dialect.name == "postgresql":
+        done.update(session.scalars(_HANDLED_PG, {"group": handler.group, "ids": ids}))
+    else:
+        for chunk in chunked(ids):
+            done.update(
+                session.scalars(
+                    select(H.c.outbox_id).where(
+                        H.c.consumer_group == handler.group, H.c.outbox_id.in_(chunk)
+                    )
                 )
             )
-        )
     fresh: list[Message] = []
     for m in messages:
         if m.outbox_id not in done:
