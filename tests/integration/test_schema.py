@@ -272,6 +272,49 @@ def test_the_drain_refreshes_stale_statistics_before_its_first_batch(postgres_ur
         assert modified == 0
 
 
+def _vacuum(engine: Engine, table: str) -> tuple[int, Any]:
+    """(dead rows, when the table was last vacuumed by hand) from pg_stat."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT n_dead_tup, last_vacuum FROM pg_stat_user_tables WHERE relname = :t"),
+            {"t": table},
+        ).one()
+    return int(row[0]), row[1]
+
+
+@pytest.mark.postgres
+def test_the_queues_are_vacuumed_where_autovacuum_does_not(postgres_url: str) -> None:
+    """A queue table with more dead rows than the threshold is vacuumed when autovacuum does
+    not look after it (so the relay's partial index stops holding an entry per message
+    sent), and left alone when autovacuum does or the rows are few."""
+    from constintel.db.maintenance import vacuum_queues
+    from constintel.streams import outbox
+
+    with _fresh_postgres(postgres_url) as engine:
+        migrate.upgrade(engine)
+        with transaction(engine) as session:
+            brand_id = brands.create(session, name="queues").id
+            now = datetime.now(UTC)
+            outbox.write(
+                session,
+                (outbox.profile_updated(brand_id, f"p{k}", "test", now) for k in range(600)),
+            )
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE outbox SET sent_at = now()"))  # as the relay marks them
+            conn.execute(text("SELECT pg_stat_force_next_flush()"))
+        deadline = time.monotonic() + 5
+        while _vacuum(engine, "outbox")[0] < 600:  # the counters reach pg_stat a bit later
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+        assert vacuum_queues(engine, dead=1000, autovacuum=False) == []  # below the threshold
+        assert vacuum_queues(engine, dead=500, autovacuum=True) == []  # autovacuum's business
+        assert _vacuum(engine, "outbox")[1] is None
+        assert vacuum_queues(engine, dead=500, autovacuum=False) == ["outbox"]
+        dead, vacuumed_at = _vacuum(engine, "outbox")
+        assert (dead, vacuumed_at is not None) == (0, True)
+
+
 def test_analyze_stale_leaves_sqlite_to_the_importer(tmp_path) -> None:
     from constintel.db.maintenance import analyze_stale
 

@@ -19,18 +19,31 @@ from __future__ import annotations
 from sqlalchemy import Engine, text
 
 __all__ = [
+    "QUEUE_TABLES",
     "SERVICE_TABLES",
     "WRITE_TABLES",
     "analyze_stale",
     "analyze_write_tables",
     "should_analyze",
+    "vacuum_queues",
 ]
+
+# Autovacuum is off for the table (``c``: its pg_class row), or everywhere; ``:autovacuum``
+# overrides the server setting (None: ask the server).
+_NO_AUTOVACUUM = (
+    "(NOT coalesce(CAST(:autovacuum AS boolean), current_setting('autovacuum')::boolean) "
+    "OR EXISTS (SELECT FROM unnest(c.reloptions) o "
+    "WHERE o ~* '^autovacuum_enabled=(f|false|off|n|no|0)$'))"
+)
 
 WRITE_TABLES = ("customer_identifier", "customer_order", "customer_profile", "customer_raw_event")
 # What a running service grows: the write path's tables, the webhook inbox, the outbox and
 # the consumers' ledger (each looked up by key on every batch).
 SERVICE_TABLES = (*WRITE_TABLES, "webhook_delivery", "outbox", "handled_message", "order_day")
 ANALYZE_EVERY = 16
+# The queues: each pass reads the unprocessed rows through a partial index from its start,
+# stepping over the entries of every row handled since the last VACUUM (see vacuum_queues).
+QUEUE_TABLES = ("outbox", "webhook_delivery")
 
 
 def should_analyze(batch_number: int) -> bool:
@@ -91,11 +104,8 @@ def analyze_stale(
                     "SELECT s.relname FROM pg_stat_user_tables s "
                     "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = ANY(:tables) "
                     "AND s.n_mod_since_analyze > :base + :scale * s.n_live_tup "
-                    "AND (NOT coalesce(CAST(:autovacuum AS boolean), "
-                    "current_setting('autovacuum')::boolean) "
-                    "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL) "
-                    "OR EXISTS (SELECT FROM unnest(c.reloptions) o "
-                    "WHERE o ~* '^autovacuum_enabled=(f|false|off|n|no|0)$')) "
+                    f"AND ({_NO_AUTOVACUUM} "
+                    "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL)) "
                     "ORDER BY s.relname"
                 ),
                 {"tables": list(tables), "base": base, "scale": scale, "autovacuum": autovacuum},
@@ -108,3 +118,39 @@ def analyze_stale(
             finally:
                 conn.execute(text("RESET default_statistics_target"))
     return stale
+
+
+def vacuum_queues(
+    engine: Engine,
+    tables: tuple[str, ...] = QUEUE_TABLES,
+    *,
+    dead: int = 10_000,
+    autovacuum: bool | None = None,
+) -> list[str]:
+    """PostgreSQL: VACUUM the queue tables holding more than ``dead`` dead rows that
+    autovacuum does not look after (where it is off, as on this project's CI server).
+
+    The drain takes pending deliveries and the relay unsent messages in id order through
+    partial indexes; every row handled since the last VACUUM leaves an entry there that each
+    pass steps over from the start. At 1,000 webhooks/s that is 4,000 entries a second: after
+    20,000 deliveries an empty take read 142 index pages and the relay's look-up 252 (0.2-0.4
+    ms a pass, growing), after a VACUUM 2 and 32 (0.02 ms); the VACUUM took 74 ms. Returns
+    the tables vacuumed; SQLite: none (its queues are small and deleted rows leave nothing
+    in its indexes)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        due = [
+            name
+            for (name,) in conn.execute(
+                text(
+                    "SELECT s.relname FROM pg_stat_user_tables s "
+                    "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = ANY(:tables) "
+                    f"AND s.n_dead_tup > :dead AND {_NO_AUTOVACUUM} ORDER BY s.relname"
+                ),
+                {"tables": list(tables), "dead": dead, "autovacuum": autovacuum},
+            )
+        ]
+        if due:
+            conn.execute(text("VACUUM " + ", ".join(due)))
+    return due

@@ -35,7 +35,7 @@ from constintel.core.clock import utcnow
 from constintel.core.ids import new_id
 from constintel.core.pump import Pump
 from constintel.db.chunks import any_of, chunked
-from constintel.db.maintenance import analyze_stale
+from constintel.db.maintenance import analyze_stale, vacuum_queues
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
 from constintel.pipeline import BatchResult, BrandContext, Envelope, ingest_batch
@@ -496,11 +496,18 @@ def drainer(
     checked = 0.0  # 0: the first step warms the write path up first
     analyzing = threading.Lock()
 
+    def upkeep() -> None:
+        """Statistics for the look-ups' plans, and the queues' indexes kept short."""
+        analyze_stale(engine)
+        vacuum_queues(engine)
+
     def analyze() -> None:
         try:
-            analyze_stale(engine)
+            upkeep()
         except Exception:
-            log.exception("analyzing the service's tables failed; trying again later")
+            log.exception(
+                "the tables' upkeep (ANALYZE, VACUUM of the queues) failed; trying again later"
+            )
         finally:
             analyzing.release()
 
@@ -508,10 +515,10 @@ def drainer(
         nonlocal checked
         if not checked:  # in the drain's own thread, not in whoever builds the pump
             try:
-                # Statistics first: tables that changed while no drain ran (a backlog, an
-                # import, the outbox) would otherwise be planned blind until the first
-                # look in a second's time.
-                analyze_stale(engine)
+                # Upkeep first: tables that changed while no drain ran (a backlog, an
+                # import, the outbox) would otherwise be planned blind, and their queues
+                # read through stale index entries, until the first look in a second's time.
+                upkeep()
                 warm_up(engine)
             except Exception:  # an optimization only: the drain runs regardless
                 log.exception("warming the write path up failed")
@@ -521,7 +528,7 @@ def drainer(
             on_drained()
         if time.monotonic() - checked >= STATISTICS_EVERY and analyzing.acquire(blocking=False):
             # Keep the key look-ups' plans right as the tables grow, beside the drain rather
-            # than in its way (an ANALYZE can take a few hundred milliseconds).
+            # than in its way (an ANALYZE or a VACUUM can take a few hundred milliseconds).
             checked = time.monotonic()
             threading.Thread(target=analyze, name="inbox-statistics", daemon=True).start()
         return taken
