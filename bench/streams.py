@@ -16,6 +16,9 @@ run:
    (open loop, raw HTTP/1.1 over 32 keep-alive connections) for ``--seconds``; for each
    delivery, the time from its 200 to its ``events.normalized`` message applied by the
    ``intents`` handler (``handled_message.handled_at``): p50/p99.
+
+Before and after step 4 it times a fixed pure-Python loop: the machine's speed at that
+moment, since its cores are shared and the latency follows it.
 """
 
 from __future__ import annotations
@@ -64,6 +67,16 @@ def windows(latencies: list[tuple[float, float]], seconds: float) -> list[list[f
     for at, ms in latencies:
         by_window.setdefault(int((at - first) // seconds), []).append(ms)
     return [by_window[k] for k in sorted(by_window)]
+
+
+def cpu_probe() -> float:
+    """Seconds for a 10,000,000-step pure-Python loop: this machine's speed at the moment
+    (its cores are shared with other machines; the same code's latency follows it)."""
+    started = time.perf_counter()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return time.perf_counter() - started
 
 
 def raw_redis(
@@ -351,10 +364,12 @@ def main() -> None:
         relay_rate, worker_rate = phase_relay_and_worker(url, brand_id, args.messages, names)
         import tempfile
 
+        probe_before = cpu_probe()
         with tempfile.TemporaryDirectory() as tmp:
             latencies, accepted, handled = end_to_end(
                 url, brand_id, secret, args.rate, args.seconds, Path(tmp), names
             )
+        probe_after = cpu_probe()
         print(f"\n{args.messages:,} messages; Redis {REDIS_URL}")
         rows = [
             ("raw XADD (pipelined)", add_rate, "limit, same run"),
@@ -384,6 +399,10 @@ def main() -> None:
                 "  slowest per second of traffic: "
                 + ", ".join(f"{max(w):.0f}" for w in windows(latencies, 1))
             )
+        print(
+            f"  CPU probe (10,000,000-step Python loop, alone): {probe_before:.2f} s before, "
+            f"{probe_after:.2f} s after (the machine's speed; compare runs by it)"
+        )
         when = datetime.now(UTC)
         print(
             f"\n(measured {when:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs shared by the client, "
