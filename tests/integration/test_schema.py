@@ -244,25 +244,30 @@ def test_a_running_service_analyzes_the_tables_it_grows(postgres_engine: Engine)
     assert analyze_stale(postgres_engine, ("customer_identifier",)) == expected
 
 
+def _write_outbox(engine: Engine, count: int) -> None:
+    """``count`` unsent ``profiles.updated`` messages of a new brand, their counters flushed
+    to pg_stat."""
+    from constintel.streams import outbox
+
+    with transaction(engine) as session:
+        brand_id = brands.create(session, name=f"outbox-{uuid.uuid4().hex[:8]}").id
+        now = datetime.now(UTC)
+        messages = (outbox.profile_updated(brand_id, f"p{k}", "test", now) for k in range(count))
+        outbox.write(session, messages)
+        session.execute(text("SELECT pg_stat_force_next_flush()"))
+
+
 @pytest.mark.postgres
 def test_the_drain_refreshes_stale_statistics_before_its_first_batch(postgres_url: str) -> None:
     """A table that changed while no drain ran (here the outbox, never analyzed) gets its
     statistics in the drain's first step, not a second later when its periodic look starts:
     measured, the outbox and the consumers' ledger left unanalyzed by a backlog made the first
     second's deliveries the slowest of the run."""
-    from constintel.streams import outbox
     from constintel.webhooks.inbox import drainer
 
     with _fresh_postgres(postgres_url) as engine:
         migrate.upgrade(engine)
-        with transaction(engine) as session:
-            brand_id = brands.create(session, name="stats").id
-            now = datetime.now(UTC)
-            outbox.write(
-                session,
-                (outbox.profile_updated(brand_id, f"p{k}", "test", now) for k in range(500)),
-            )
-            session.execute(text("SELECT pg_stat_force_next_flush()"))
+        _write_outbox(engine, 500)
         _await_changes(engine, "outbox", 500)
         assert _analysis(engine, "outbox")[1] is None
 
@@ -288,17 +293,10 @@ def test_the_queues_are_vacuumed_where_autovacuum_does_not(postgres_url: str) ->
     not look after it (so the relay's partial index stops holding an entry per message
     sent), and left alone when autovacuum does or the rows are few."""
     from constintel.db.maintenance import vacuum_queues
-    from constintel.streams import outbox
 
     with _fresh_postgres(postgres_url) as engine:
         migrate.upgrade(engine)
-        with transaction(engine) as session:
-            brand_id = brands.create(session, name="queues").id
-            now = datetime.now(UTC)
-            outbox.write(
-                session,
-                (outbox.profile_updated(brand_id, f"p{k}", "test", now) for k in range(600)),
-            )
+        _write_outbox(engine, 600)
         with engine.begin() as conn:
             conn.execute(text("UPDATE outbox SET sent_at = now()"))  # as the relay marks them
             conn.execute(text("SELECT pg_stat_force_next_flush()"))

@@ -16,7 +16,9 @@ they grow:
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
 
 __all__ = [
     "QUEUE_TABLES",
@@ -35,6 +37,17 @@ _NO_AUTOVACUUM = (
     "OR EXISTS (SELECT FROM unnest(c.reloptions) o "
     "WHERE o ~* '^autovacuum_enabled=(f|false|off|n|no|0)$'))"
 )
+
+
+def _tables_where(conn: Connection, condition: str, params: dict[str, Any]) -> list[str]:
+    """The tables among ``:tables`` whose pg_stat row (``s``) and pg_class row (``c``) meet
+    ``condition``, by name."""
+    sql = (
+        "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+        f"WHERE s.relname = ANY(:tables) AND {condition} ORDER BY s.relname"
+    )
+    return [name for (name,) in conn.execute(text(sql), params)]
+
 
 WRITE_TABLES = ("customer_identifier", "customer_order", "customer_profile", "customer_raw_event")
 # What a running service grows: the write path's tables, the webhook inbox, the outbox and
@@ -97,20 +110,12 @@ def analyze_stale(
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        stale = [
-            name
-            for (name,) in conn.execute(
-                text(
-                    "SELECT s.relname FROM pg_stat_user_tables s "
-                    "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = ANY(:tables) "
-                    "AND s.n_mod_since_analyze > :base + :scale * s.n_live_tup "
-                    f"AND ({_NO_AUTOVACUUM} "
-                    "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL)) "
-                    "ORDER BY s.relname"
-                ),
-                {"tables": list(tables), "base": base, "scale": scale, "autovacuum": autovacuum},
-            )
-        ]
+        stale = _tables_where(
+            conn,
+            "s.n_mod_since_analyze > :base + :scale * s.n_live_tup "
+            f"AND ({_NO_AUTOVACUUM} OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL))",
+            {"tables": list(tables), "base": base, "scale": scale, "autovacuum": autovacuum},
+        )
         if stale:
             conn.execute(text(f"SET default_statistics_target = {int(sample_target)}"))
             try:
@@ -140,17 +145,11 @@ def vacuum_queues(
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        due = [
-            name
-            for (name,) in conn.execute(
-                text(
-                    "SELECT s.relname FROM pg_stat_user_tables s "
-                    "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = ANY(:tables) "
-                    f"AND s.n_dead_tup > :dead AND {_NO_AUTOVACUUM} ORDER BY s.relname"
-                ),
-                {"tables": list(tables), "dead": dead, "autovacuum": autovacuum},
-            )
-        ]
+        due = _tables_where(
+            conn,
+            f"s.n_dead_tup > :dead AND {_NO_AUTOVACUUM}",
+            {"tables": list(tables), "dead": dead, "autovacuum": autovacuum},
+        )
         if due:
             conn.execute(text("VACUUM " + ", ".join(due)))
     return due
