@@ -13,7 +13,6 @@ directly, inside the session's own transaction:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,13 +24,12 @@ import orjson
 from sqlalchemy import JSON, Boolean, Dialect, Table
 from sqlalchemy.orm import Session
 
+from constintel.db.chunks import array_of
 from constintel.db.types import MONEY_SCALE, Money, UTCDateTime
 
 __all__ = ["dumps_json", "insert_rows", "update_rows"]
 
 Converter = Callable[[Any], Any]
-
-_TYPE_MODIFIERS = re.compile(r"\(\d+(?:,\s*\d+)?\)")
 
 
 def dumps_json(value: Any) -> str:
@@ -179,13 +177,11 @@ def update_rows(
 
 @lru_cache(maxsize=64)
 def _pg_update_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
-    """``UPDATE table SET ... FROM unnest(%s::type[], ...)`` keyed on ``columns[0]``. The
-    arrays are of the columns' types without length or precision: an explicit cast to
-    ``varchar(36)[]`` would cut a longer value silently, while the assignment to the column
-    refuses it."""
+    """``UPDATE table SET ... FROM unnest(%s::type[], ...)`` keyed on ``columns[0]``, the
+    arrays typed without length or precision (``chunks.array_of``)."""
     key, *names = columns
-    types = [_TYPE_MODIFIERS.sub("", table.c[n].type.compile(dialect=dialect)) for n in columns]
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    types = [array_of(table.c[n].type).compile(dialect=dialect) for n in columns]
+    arrays = ", ".join(f"%s::{t}" for t in types)
     quoted = ", ".join(f'"{n}"' for n in columns)
     sets = ", ".join(f'"{n}" = s."{n}"' for n in names)
     return (

@@ -23,7 +23,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["DEFAULT_CHUNK", "any_of", "chunked", "in_values", "rows_in", "select_by_pairs"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "any_of",
+    "array_of",
+    "chunked",
+    "in_values",
+    "rows_in",
+    "select_by_pairs",
+]
 
 T = TypeVar("T")
 DEFAULT_CHUNK = 500
@@ -47,20 +55,22 @@ def in_values(
         yield column.in_(chunk)
 
 
-def _array_of(column_type: TypeEngine[Any]) -> ARRAY[Any]:
-    """An array of the column's type without its length (``VARCHAR[]``, not
-    ``VARCHAR(36)[]``): the bind cast of a length-limited array would cut a longer value
-    to a prefix that may match another row."""
+def array_of(column_type: TypeEngine[Any]) -> ARRAY[Any]:
+    """An array of the column's type without its length, precision or scale (``VARCHAR[]``,
+    not ``VARCHAR(36)[]``): a cast to a limited array cuts a longer value silently (to a
+    prefix that may match another row, or a rounded number), while a look-up finds nothing
+    for it and an assignment to the column refuses it."""
     bare = column_type.copy()
-    if hasattr(bare, "length"):
-        bare.length = None
+    for modifier in ("length", "precision", "scale"):
+        if hasattr(bare, modifier):
+            setattr(bare, modifier, None)
     return ARRAY(bare)
 
 
 def any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
     """PostgreSQL: ``column = ANY(:name)``, the list bound as one array parameter (for
     statements built once)."""
-    return column == any_(bindparam(name, type_=_array_of(column.type)))
+    return column == any_(bindparam(name, type_=array_of(column.type)))
 
 
 def _selected(table: Table, columns: tuple[str, ...]) -> Select[Any]:

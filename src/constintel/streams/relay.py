@@ -50,13 +50,7 @@ _COLUMNS = (
 # Built once (see db.chunks on the cost of building a statement per call).
 _UNSENT = select(*_COLUMNS).where(O.c.sent_at.is_(None)).order_by(O.c.id).limit(bindparam("limit"))
 _UNSENT_PG = _UNSENT.with_for_update(skip_locked=True)
-_UNSENT_IN_PG = (
-    select(*_COLUMNS)
-    .where(O.c.sent_at.is_(None), any_of(O.c.partition, "partitions"))
-    .order_by(O.c.id)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
+_UNSENT_IN_PG = _UNSENT_PG.where(any_of(O.c.partition, "partitions"))
 _FREE_PARTITIONS = text(
     "SELECT p FROM generate_series(0, :n - 1) AS p WHERE pg_try_advisory_xact_lock(:ns, p)"
 )
