@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, Table, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 
 from constintel.brands import service as brands
 from constintel.brands.models import Brand
 from constintel.core.errors import NotFoundError
 from constintel.db.bulk import insert_rows
-from constintel.db.chunks import rows_in, select_by_pairs
+from constintel.db.chunks import DEFAULT_CHUNK, any_of, rows_in, run_in, select_by_pairs
 from constintel.db.session import transaction
 from constintel.orders.models import CustomerOrder
 from constintel.pipeline import BrandContext
@@ -103,6 +103,28 @@ def test_rows_in_returns_the_columns_asked_for(
         [(rows["api/b"]["id"], "api"), (rows["shopify/a"]["id"], "shopify")]
     )
     assert none == []
+
+
+def test_run_in_covers_every_value_past_one_chunk(
+    engine: Engine, stored: tuple[str, dict[str, dict[str, Any]]]
+) -> None:
+    """``run_in``: PostgreSQL binds the whole list once; SQLite runs one expanding IN per
+    chunk of DEFAULT_CHUNK values, and rows matched by the last chunk are found too."""
+    _, rows = stored
+    wanted = [rows["api/a"]["id"], rows["shopify/a"]["id"]]
+    ids = [str(uuid.uuid4()) for _ in range(2 * DEFAULT_CHUNK)] + wanted  # third chunk
+    by_id = select(T.c.id)
+    with transaction(engine) as session:
+        results = run_in(
+            session,
+            by_id.where(any_of(T.c.id, "ids")),
+            by_id.where(T.c.id.in_(bindparam("ids", expanding=True))),
+            "ids",
+            ids,
+        )
+        found = sorted(i for result in results for i in result.scalars())
+    expected_statements = 1 if engine.dialect.name == "postgresql" else 3
+    assert (len(results), found) == (expected_statements, sorted(wanted))
 
 
 def test_the_brand_context_is_reused_until_the_brand_changes(engine: Engine) -> None:

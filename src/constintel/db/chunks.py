@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, select
+from sqlalchemy import ColumnElement, Executable, Result, Select, Table, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -30,6 +30,7 @@ __all__ = [
     "chunked",
     "in_values",
     "rows_in",
+    "run_in",
     "select_by_pairs",
 ]
 
@@ -71,6 +72,22 @@ def any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
     """PostgreSQL: ``column = ANY(:name)``, the list bound as one array parameter (for
     statements built once)."""
     return column == any_(bindparam(name, type_=array_of(column.type)))
+
+
+def run_in(
+    session: Session,
+    any_stmt: Executable,
+    in_stmt: Executable,
+    name: str,
+    values: Sequence[Any],
+    **params: Any,
+) -> list[Result[Any]]:
+    """Run a statement built once for ``values`` bound as ``:name``: on PostgreSQL
+    ``any_stmt`` (built with ``any_of``) once, the whole list one array parameter; elsewhere
+    ``in_stmt`` (built with an expanding ``IN``) once per chunk."""
+    if session.get_bind().dialect.name == "postgresql":
+        return [session.execute(any_stmt, {**params, name: list(values)})]
+    return [session.execute(in_stmt, {**params, name: list(c)}) for c in chunked(values)]
 
 
 def _selected(table: Table, columns: tuple[str, ...]) -> Select[Any]:

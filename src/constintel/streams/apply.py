@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from constintel.core.clock import utcnow
 from constintel.db.bulk import insert_rows
-from constintel.db.chunks import any_of, chunked
+from constintel.db.chunks import any_of, run_in
 from constintel.db.session import transaction
 from constintel.streams.handlers import Handler, Message
 from constintel.streams.models import HandledMessage
@@ -20,9 +20,9 @@ __all__ = ["apply_batch", "apply_in"]
 
 H = cast(Table, HandledMessage.__table__)
 # Which of the batch's messages the group has applied (built once: see db.chunks).
-_HANDLED_PG = select(H.c.outbox_id).where(
-    H.c.consumer_group == bindparam("group"), any_of(H.c.outbox_id, "ids")
-)
+_HANDLED = select(H.c.outbox_id).where(H.c.consumer_group == bindparam("group"))
+_HANDLED_ANY = _HANDLED.where(any_of(H.c.outbox_id, "ids"))
+_HANDLED_IN = _HANDLED.where(H.c.outbox_id.in_(bindparam("ids", expanding=True)))
 
 
 def apply_in(session: Session, handler: Handler, messages: Sequence[Message]) -> int:
@@ -31,17 +31,8 @@ def apply_in(session: Session, handler: Handler, messages: Sequence[Message]) ->
         return 0
     ids = sorted({m.outbox_id for m in messages})
     done: set[int] = set()
-    if session.get_bind().dialect.name == "postgresql":
-        done.update(session.scalars(_HANDLED_PG, {"group": handler.group, "ids": ids}))
-    else:
-        for chunk in chunked(ids):
-            done.update(
-                session.scalars(
-                    select(H.c.outbox_id).where(
-                        H.c.consumer_group == handler.group, H.c.outbox_id.in_(chunk)
-                    )
-                )
-            )
+    for result in run_in(session, _HANDLED_ANY, _HANDLED_IN, "ids", ids, group=handler.group):
+        done.update(result.scalars())
     fresh: list[Message] = []
     for m in messages:
         if m.outbox_id not in done:

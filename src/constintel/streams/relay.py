@@ -20,7 +20,7 @@ from sqlalchemy import cast as cast_
 
 from constintel.core.clock import utcnow
 from constintel.core.pump import Pump
-from constintel.db.chunks import any_of, in_values
+from constintel.db.chunks import any_of, run_in
 from constintel.db.session import transaction
 from constintel.streams.models import PARTITIONS, OutboxMessage
 from constintel.streams.redis_io import DEFAULT_MAXLEN, StreamNames
@@ -55,6 +55,9 @@ _FREE_PARTITIONS = text(
     "SELECT p FROM generate_series(0, :n - 1) AS p WHERE pg_try_advisory_xact_lock(:ns, p)"
 )
 _MARK_SENT_PG = update(O).where(any_of(O.c.id, "ids")).values(sent_at=bindparam("now"))
+_MARK_SENT_IN = (
+    update(O).where(O.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now"))
+)
 
 
 def relay_once(
@@ -87,12 +90,7 @@ def relay_once(
         for row in rows:
             pipe.xadd(names.stream(row.stream), _fields(row), maxlen=maxlen, approximate=True)
         pipe.execute()
-        now, ids = utcnow(), [r.id for r in rows]
-        if postgres:
-            session.execute(_MARK_SENT_PG, {"ids": ids, "now": now})
-        else:
-            for condition in in_values(session, O.c.id, ids):
-                session.execute(update(O).where(condition).values(sent_at=now))
+        run_in(session, _MARK_SENT_PG, _MARK_SENT_IN, "ids", [r.id for r in rows], now=utcnow())
         return len(rows)
 
 

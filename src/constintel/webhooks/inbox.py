@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from constintel.core.clock import utcnow
 from constintel.core.ids import new_id
 from constintel.core.pump import Pump
-from constintel.db.chunks import any_of, chunked
+from constintel.db.chunks import any_of, run_in
 from constintel.db.maintenance import analyze_stale, vacuum_queues
 from constintel.db.session import transaction
 from constintel.ingest import repository as events_repo
@@ -360,22 +360,13 @@ _PROCESSED = {
     "outcome": "processed",
     "body": "",
 }
-_MARK_ANY = update(D).where(any_of(D.c.id, "ids")).values(**_PROCESSED)  # PostgreSQL
+_MARK_ANY = update(D).where(any_of(D.c.id, "ids")).values(**_PROCESSED)
 _MARK_IN = update(D).where(D.c.id.in_(bindparam("ids", expanding=True))).values(**_PROCESSED)
 
 
 def _take(session: Session, limit: int) -> list[Any]:
     stmt = _TAKE.get(session.get_bind().dialect.name, _PENDING)
     return list(session.execute(stmt, {"limit": limit}).all())
-
-
-def _mark_processed(session: Session, ids: list[str]) -> None:
-    now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_MARK_ANY, {"ids": ids, "now": now})
-        return
-    for chunk in chunked(ids):
-        session.execute(_MARK_IN, {"ids": list(chunk), "now": now})
 
 
 def _ingest(session: Session, rows: Sequence[Any]) -> BatchResult:
@@ -388,7 +379,7 @@ def _ingest(session: Session, rows: Sequence[Any]) -> BatchResult:
         result = ingest_batch(session, ctx, [_envelope(r) for r in brand_rows])
         total.add(result)
         total.touched_profiles |= result.touched_profiles
-    _mark_processed(session, [r.id for r in rows])
+    run_in(session, _MARK_ANY, _MARK_IN, "ids", [r.id for r in rows], now=utcnow())
     return total
 
 
