@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, delete, func, select, text
+from sqlalchemy import Table, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from constintel.db import owned
 from constintel.db.bulk import insert_rows, update_rows
-from constintel.db.chunks import chunked, select_by_pairs
+from constintel.db.chunks import array_of, chunked, select_by_pairs
 from constintel.db.upsert import insert_for
 from constintel.orders.models import CustomerOrder, OrderDay
 
@@ -156,7 +158,8 @@ def add_day(
 
 
 def add_to_days(session: Session, *, brand_id: str, deltas: DayTotals) -> None:
-    """Add the batch's changes to the ``order_day`` rollup (one upsert per changed day)."""
+    """Add the batch's changes to the ``order_day`` rollup: on PostgreSQL one upsert for all
+    the changed days, elsewhere one per day."""
     rows = [
         {"brand_id": brand_id, "day": day, "channel": channel, "revenue": r, "orders": n}
         for (day, channel), (r, n) in sorted(deltas.items())
@@ -166,30 +169,37 @@ def add_to_days(session: Session, *, brand_id: str, deltas: DayTotals) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         # One statement for all the days (a batch of year-old orders touches a hundred).
-        columns = {name: [row[name] for row in rows] for name in ("day", "channel", "orders")}
-        columns["revenues"] = [row["revenue"] for row in rows]
-        session.execute(_ADD_DAYS_PG, {"brand_id": brand_id, **columns})
+        columns = {name: [row[name] for row in rows] for name in _DAY_COLUMNS}
+        session.execute(_add_days_pg(), {"brand_id": brand_id, **columns})
         return
-    ins = insert_for(session, D)
-    session.execute(
-        ins.on_conflict_do_update(
-            index_elements=[D.c.brand_id, D.c.day, D.c.channel],
-            set_={
-                "revenue": D.c.revenue + ins.excluded.revenue,
-                "orders": D.c.orders + ins.excluded.orders,
-            },
-        ),
-        rows,
+    session.execute(_adding_to_days(insert_for(session, D)), rows)
+
+
+_DAY_COLUMNS = ("day", "channel", "revenue", "orders")
+
+
+def _adding_to_days(stmt: Any) -> Any:
+    """``stmt`` (an INSERT into order_day) adding to the day already there."""
+    return stmt.on_conflict_do_update(
+        index_elements=[D.c.brand_id, D.c.day, D.c.channel],
+        set_={
+            "revenue": D.c.revenue + stmt.excluded.revenue,
+            "orders": D.c.orders + stmt.excluded.orders,
+        },
     )
 
 
-_ADD_DAYS_PG = text(
-    "INSERT INTO order_day (brand_id, day, channel, revenue, orders) "
-    "SELECT :brand_id, d, c, r, n FROM unnest(CAST(:day AS date[]), CAST(:channel AS varchar[]), "
-    "CAST(:revenues AS numeric[]), CAST(:orders AS integer[])) AS s(d, c, r, n) "
-    "ON CONFLICT (brand_id, day, channel) DO UPDATE SET "
-    "revenue = order_day.revenue + excluded.revenue, orders = order_day.orders + excluded.orders"
-)
+@cache
+def _add_days_pg() -> Any:
+    """The PostgreSQL upsert of a batch's days, one array per column (built once)."""
+    days = (
+        func.unnest(*[bindparam(c, type_=array_of(D.c[c].type)) for c in _DAY_COLUMNS])
+        .table_valued(*_DAY_COLUMNS)
+        .render_derived(name="days")
+    )
+    brand = bindparam("brand_id", type_=D.c.brand_id.type)
+    rows = select(brand, *(days.c[c] for c in _DAY_COLUMNS))
+    return _adding_to_days(pg_insert(D).from_select(["brand_id", *_DAY_COLUMNS], rows))
 
 
 def day_totals(

@@ -485,14 +485,14 @@ def drainer(
     each drained batch (it wakes the outbox relay)."""
 
     checked = 0.0  # 0: the first step warms the write path up first
-    analyzing = threading.Lock()
+    upkeep_running = threading.Lock()
 
     def upkeep() -> None:
         """Statistics for the look-ups' plans, and the queues' indexes kept short."""
         analyze_stale(engine)
         vacuum_queues(engine)
 
-    def analyze() -> None:
+    def background_upkeep() -> None:
         try:
             upkeep()
         except Exception:
@@ -500,7 +500,7 @@ def drainer(
                 "the tables' upkeep (ANALYZE, VACUUM of the queues) failed; trying again later"
             )
         finally:
-            analyzing.release()
+            upkeep_running.release()
 
     def step() -> int:
         nonlocal checked
@@ -517,11 +517,12 @@ def drainer(
         taken = drain_once(engine).received
         if taken and on_drained is not None:
             on_drained()
-        if time.monotonic() - checked >= STATISTICS_EVERY and analyzing.acquire(blocking=False):
+        due = time.monotonic() - checked >= STATISTICS_EVERY
+        if due and upkeep_running.acquire(blocking=False):
             # Keep the key look-ups' plans right as the tables grow, beside the drain rather
             # than in its way (an ANALYZE or a VACUUM can take a few hundred milliseconds).
             checked = time.monotonic()
-            threading.Thread(target=analyze, name="inbox-statistics", daemon=True).start()
+            threading.Thread(target=background_upkeep, name="inbox-upkeep", daemon=True).start()
         return taken
 
     return Pump("inbox-drain", step, interval=interval)
