@@ -30,6 +30,15 @@ def _random64() -> int:
     return pool.pop()
 
 
+def _forget_pool() -> None:
+    """In a forked child: its parent's unused random bits would give both the same ids."""
+    global _random
+    _random = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def new_id() -> str:
     """A new UUIDv7 as a 36-character string; ids from one process sort in creation order
     (within one millisecond a 12-bit counter replaces the random ``rand_a`` bits)."""

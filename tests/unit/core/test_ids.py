@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 
+import pytest
+
+from constintel.core import ids
 from constintel.core.ids import new_id
 
 
@@ -31,3 +35,18 @@ def test_ids_from_many_threads_are_unique() -> None:
         thread.join()
     every = [i for out in made for i in out]
     assert len(set(every)) == len(every) == 20_000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_reuse_its_parents_random_bits() -> None:
+    new_id()  # the parent's pool of random values is filled
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next random value, to the parent
+        os.write(write, str(ids._random64()).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    from_child = int(os.read(read, 64))
+    os.close(read)
+    assert ids._random64() != from_child
