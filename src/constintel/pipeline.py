@@ -6,12 +6,12 @@
 
 A batch is one transaction. Everything the batch touches (identifiers, orders, profiles) is
 read with a handful of IN-queries up front, the events are applied in order to that
-in-memory state, and the result is written back in bulk (executemany on SQLite, COPY on
-PostgreSQL). The write phase holds the brand's write lock (``db.locks``), so concurrent
-writers (webhook replicas, several imports) serialize per brand and can neither create two
-profiles for one new customer nor lose an update to a shared profile; the unique constraints
-on identifiers, orders and dedupe keys back that up. Parsing and normalization happen before
-the lock.
+in-memory state, and the result is written back in bulk (executemany on SQLite; on
+PostgreSQL ``unnest`` inserts sent pipelined, without a round trip each). The write phase
+holds the brand's write lock (``db.locks``), so concurrent writers (webhook replicas,
+several imports) serialize per brand and can neither create two profiles for one new
+customer nor lose an update to a shared profile; the unique constraints on identifiers,
+orders and dedupe keys back that up. Parsing and normalization happen before the lock.
 
 A payload that cannot be parsed is rejected with the field and the reason and kept in
 ``rejected_payload``; it never blocks the rest of the batch.
@@ -38,6 +38,7 @@ from constintel.core.errors import NotFoundError, PayloadError
 from constintel.core.ids import new_id
 from constintel.core.money import ZERO
 from constintel.db.locks import lock_brand
+from constintel.db.session import pipelined
 from constintel.events.schemas import SOURCES, CanonicalEvent, OrderData, OrderStatus
 from constintel.identity import repository as identity_repo
 from constintel.identity.matching import MatchAction, decide
@@ -719,6 +720,27 @@ class _Writer:
             [profile_row(p, self.ctx.settings, self.ctx.currency, self.now) for p in new_profiles],
         )
         self._move_stored_rows()
+        with pipelined(self.s):
+            self._write_rows()
+        # Order dates that may have shrunk are re-read now that the orders are written; a
+        # profile inserted above with the old dates is then rewritten too.
+        rewrite = {self.resolve(pid).id for pid in self.dates_stale}
+        dates = orders_repo.order_dates(self.s, profile_ids=sorted(rewrite))
+        for pid, (first, last) in dates.items():
+            stats = self.profiles[pid].stats
+            stats.first_order_at, stats.last_order_at = first, last
+        profiles_repo.update_many(
+            self.s,
+            [
+                {"id": p.id, **stat_values(p, self.ctx.settings, self.ctx.currency, self.now)}
+                for p in self.profiles.values()
+                if (p.dirty and not p.is_new) or p.id in rewrite
+            ],
+        )
+
+    def _write_rows(self) -> None:
+        """The batch's rows other than profiles: writes only (``flush`` runs them pipelined,
+        so nothing here may read a result)."""
         identity_repo.insert_many(
             self.s, [self._ident_row(i) for i in self.idents.values() if i.is_new]
         )
@@ -748,21 +770,6 @@ class _Writer:
         }
         outbox.write(self.s, self._messages())
         profiles_repo.insert_merges(self.s, [merge.record for merge in self.pending_merges])
-        # Order dates that may have shrunk are re-read now that the orders are written; a
-        # profile inserted above with the old dates is then rewritten too.
-        rewrite = {self.resolve(pid).id for pid in self.dates_stale}
-        dates = orders_repo.order_dates(self.s, profile_ids=sorted(rewrite))
-        for pid, (first, last) in dates.items():
-            stats = self.profiles[pid].stats
-            stats.first_order_at, stats.last_order_at = first, last
-        profiles_repo.update_many(
-            self.s,
-            [
-                {"id": p.id, **stat_values(p, self.ctx.settings, self.ctx.currency, self.now)}
-                for p in self.profiles.values()
-                if (p.dirty and not p.is_new) or p.id in rewrite
-            ],
-        )
 
     def _day_deltas(self) -> orders_repo.DayTotals:
         """What the batch's order changes add to the ``order_day`` rollup."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from constintel.db.bulk import dumps_json
 
-__all__ = ["make_engine", "normalize_url", "read_only", "transaction"]
+__all__ = ["make_engine", "normalize_url", "pipelined", "read_only", "transaction"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page cache per connection: the default 2 MiB thrashes once the indexes outgrow it.
@@ -97,3 +97,20 @@ def read_only(engine: Engine) -> Iterator[Session]:
         Session(bind=conn, expire_on_commit=False) as session,
     ):
         yield session
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """Writes whose results nobody reads, sent without waiting for each other: on PostgreSQL
+    the block runs in psycopg's pipeline mode (the server executes statement n while the
+    client builds statement n + 1; an error is raised when the block ends, and the whole
+    transaction rolls back as usual). Only statements without results belong inside: a
+    ``SELECT`` or ``RETURNING`` through the session finds no rows there. Elsewhere the block
+    runs as it is."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    driver: Any = connection.connection.driver_connection
+    with driver.pipeline():
+        yield
