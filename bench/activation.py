@@ -43,9 +43,10 @@ from constintel.streams.relay import relay_once
 from constintel.streams.worker import Worker
 
 REDIS_URL = os.environ.get("CONSTINTEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# psycopg takes a libpq URL: the SQLAlchemy form (postgresql+psycopg://) is accepted too.
 ADMIN_URL = os.environ.get(
     "CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
-)
+).replace("postgresql+psycopg://", "postgresql://")
 TRIGGERS: list[dict[str, Any]] = [
     {"type": "first_order"},
     {"type": "repeat_order"},

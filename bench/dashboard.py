@@ -46,9 +46,10 @@ from constintel.predictions import service as predictions
 from constintel.profiles.models import CustomerProfile
 from constintel.web.app import create_app
 
+# psycopg takes a libpq URL: the SQLAlchemy form (postgresql+psycopg://) is accepted too.
 ADMIN_URL = os.environ.get(
     "CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
-)
+).replace("postgresql+psycopg://", "postgresql://")
 
 
 FIRST = ("Ana", "Ben", "Chloe", "Dev", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jo") * 10

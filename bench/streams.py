@@ -1,6 +1,6 @@
 """Streams benchmark: relay and worker throughput, and webhook-to-handler latency, beside Redis.
 
-    python bench/streams.py [--messages 100000] [--rate 1000] [--seconds 10]
+    python bench/streams.py [--messages 100000] [--rate 1000] [--seconds 30]
 
 On a fresh PostgreSQL database (admin URL ``CONSTINTEL_TEST_POSTGRES_URL``) and the real Redis
 (``CONSTINTEL_TEST_REDIS_URL``, default redis://127.0.0.1:6379/0, a fresh key prefix), in one
@@ -351,7 +351,9 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="seconds of webhook traffic (end to end)"
+    )
     args = parser.parse_args()
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     names = StreamNames(f"constintel-bench-{uuid.uuid4().hex[:8]}:")
