@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from constintel.brands import credentials
 from constintel.db import migrate
-from constintel.db.session import make_engine
+from constintel.db.session import make_engine, transaction
 
 
 def run(url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -284,3 +285,37 @@ def test_review_approve_and_unmerge_through_the_cli(cli_url: str, tmp_path: Path
     for key, value in (("email", "two@shop.com"), ("phone", "2125550103"), ("loyalty-id", "L-4")):
         assert show(cli_url, f"--{key}", value, "--brand", brand) == before[key]
     assert show(cli_url, "--email", "one@shop.com", "--brand", brand)["lifetime_value"] == "10.00"
+
+
+def test_brands_create_prints_the_key_and_secrets_whole_on_a_narrow_terminal(
+    tmp_path: Path,
+) -> None:
+    """The API key and the webhook secrets are shown once: at 60 columns (or piped into a
+    log) every one is printed whole, and each is the one stored."""
+    url = f"sqlite:///{tmp_path / 'brands.db'}"
+    env = {**os.environ, "CONSTINTEL_DATABASE_URL": url, "COLUMNS": "60", "NO_COLOR": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "constintel", "brands", "create", "acme"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "…" not in out
+    brand_id = re.search(r"^brand acme: id (\S+)$", out, re.M)
+    api_key = re.search(r"^API key \(shown once; store it now\): (\S+)$", out, re.M)
+    assert brand_id is not None, out
+    assert api_key is not None, out
+    block = r"^(\w+)\n  webhook address  /webhooks/\1/" + brand_id[1] + r"\n  secret +(\S+)$"
+    printed = dict(re.findall(block, out, re.M))
+    assert set(printed) == {"shopify", "woocommerce", "square", "pos"}, out
+
+    engine = make_engine(url)
+    with transaction(engine) as session:
+        live = credentials.live_secrets(session, brand_id=brand_id[1])
+        key_brand = credentials.brand_for_key(session, api_key[1])
+    engine.dispose()
+    assert printed == {secret.source: secret.secret for secret in live}
+    assert key_brand is not None
+    assert key_brand.id == brand_id[1]

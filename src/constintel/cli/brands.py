@@ -61,12 +61,22 @@ def brands_create(
     if json:
         print_json({"id": brand.id, "name": brand.name, "api_key": key.key, "secrets": secrets})
         return
-    console.print(f"brand [bold]{brand.name}[/]: id {brand.id}")
-    console.print(f"API key (shown once; store it now): [bold]{key.key}[/]")
-    table = Table("platform", "webhook address", "secret", "where it goes")
+    # Plain lines, never wrapped or cut to the terminal's width: the key and the secrets are
+    # shown this once, and must survive a narrow terminal or a pipe intact.
+    lines = [
+        f"brand {brand.name}: id {brand.id}",
+        f"API key (shown once; store it now): {key.key}",
+    ]
     for source, secret in secrets.items():
-        table.add_row(source, f"/webhooks/{source}/{brand.id}", secret, SETUP[source])
-    console.print(table)
+        lines += [
+            "",
+            f"{source}",
+            f"  webhook address  /webhooks/{source}/{brand.id}",
+            f"  secret           {secret}",
+            f"  where it goes    {SETUP[source]}",
+        ]
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @brands_app.command("list")
