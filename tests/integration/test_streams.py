@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -168,6 +169,36 @@ def test_a_killed_worker_loses_nothing_and_applies_nothing_twice(
     assert intents(engine, ctx.brand_id) == expected_intents(n)
     assert handled(engine, "intents") >= n  # this brand's n, once each
     assert client.xpending(name, "intents")["pending"] == 0
+
+
+def test_gone_consumers_are_forgotten_but_never_with_messages_pending(
+    engine: Engine, ctx: Any, ingest: Any, redis_url: str, stream_names: StreamNames
+) -> None:
+    """Each restarted worker is a new consumer; the group forgets those that are gone, but only
+    once nothing is pending for them: a dead consumer's messages are reclaimed first."""
+    ingest(*cart_adds(20))
+    client = connect(redis_url)
+    relay_once(engine, client, stream_names)
+    name = stream_names.stream("events.normalized")
+    intents_handler = HANDLERS["intents"]
+    earlier = Worker(
+        engine, client, stream_names, intents_handler, consumer="earlier", batch=5, block_ms=10
+    )
+    earlier.ensure_groups()
+    assert earlier.run_once() == 5  # applied and acknowledged 5, then stopped
+    client.xreadgroup("intents", "died", {name: ">"}, count=5)  # read 5, died holding them
+    now = Worker(
+        engine, client, stream_names, intents_handler, consumer="now", claim_idle_ms=20, block_ms=10
+    )
+    time.sleep(0.3)  # both idle past FORGET_AFTER claim periods (200 ms)
+
+    now._forget_gone_consumers("events.normalized")
+    consumers = {c["name"]: c["pending"] for c in client.xinfo_consumers(name, "intents")}
+    assert consumers == {"died": 5}  # "earlier" forgotten; "died" kept with its messages
+
+    drain_worker(now)  # reclaims the 5, reads the other 10, then forgets "died"
+    assert [c["name"] for c in client.xinfo_consumers(name, "intents")] == ["now"]
+    assert intents(engine, ctx.brand_id) == expected_intents(20)  # each applied once
 
 
 def handled(engine: Engine, group: str) -> int:

@@ -2,7 +2,10 @@
 
 - reads new messages with XREADGROUP and applies them in batches (``apply``: effects and the
   handled-ledger in one transaction), acknowledging only after that commit;
-- reclaims messages left pending by a dead consumer (XAUTOCLAIM after ``claim_idle_ms``);
+- reclaims messages left pending by a dead consumer (XAUTOCLAIM after ``claim_idle_ms``), and
+  forgets consumers that hold nothing and have not read for ``FORGET_AFTER`` claim periods
+  (each restarted worker is a new consumer: without this, a group would list every worker
+  that ever ran; a live consumer forgotten by mistake is re-created by its next read);
 - a message that fails is left pending and retried (one by one, so it cannot hold back the
   messages batched with it); once it has been delivered ``max_attempts`` times it moves to the
   group's dead-letter stream with its last error, and is acknowledged.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,20 @@ from constintel.streams.redis_io import StreamNames
 __all__ = ["Worker"]
 
 log = logging.getLogger(__name__)
+FORGET_AFTER = 10  # claim periods without a read, and nothing pending, before a consumer goes
+# KEYS[1] stream; ARGV group, this consumer, idle limit (ms). Returns the consumers deleted.
+_FORGET_SCRIPT = """
+local forgotten = {}
+for _, entry in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local c = {}
+  for i = 1, #entry, 2 do c[entry[i]] = entry[i + 1] end
+  if c['name'] ~= ARGV[2] and c['pending'] == 0 and c['idle'] > tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], c['name'])
+    table.insert(forgotten, c['name'])
+  end
+end
+return forgotten
+"""
 
 
 def consumer_name() -> str:
@@ -44,6 +62,7 @@ class Worker:
     block_ms: int = 1000
     claim_idle_ms: int = 30_000
     max_attempts: int = 5
+    _tidied: float = field(default=0.0, init=False, repr=False)
 
     def ensure_groups(self) -> None:
         for stream in self.handler.streams:
@@ -61,6 +80,10 @@ class Worker:
         handled = 0
         for stream in self.handler.streams:
             handled += self._reclaim(stream)
+        if time.monotonic() - self._tidied >= self.claim_idle_ms / 1000:
+            self._tidied = time.monotonic()
+            for stream in self.handler.streams:
+                self._forget_gone_consumers(stream)
         streams: dict[Any, Any] = {self.names.stream(s): ">" for s in self.handler.streams}
         reply: Any = self.client.xreadgroup(
             self.handler.group, self.consumer, streams, count=self.batch, block=self.block_ms
@@ -122,6 +145,14 @@ class Worker:
         )
         if not claimed:
             return 0
+        log.info(
+            "%s: reclaimed %d message(s) of %s pending over %d ms (a consumer died, or a "
+            "message failed and is retried)",
+            self.handler.group,
+            len(claimed),
+            stream,
+            self.claim_idle_ms,
+        )
         retry: list[Message] = []
         for rid, fields in claimed:
             if fields is None:  # deleted by trimming meanwhile
@@ -136,6 +167,29 @@ class Worker:
         for m in retry:  # one by one: a poison message cannot take others down with it
             handled += self._apply(stream, [m])
         return handled
+
+    def _forget_gone_consumers(self, stream: str) -> None:
+        """Delete the group's other consumers that hold no pending message and have not read
+        for FORGET_AFTER claim periods (their messages, if any, were reclaimed first). The
+        check and the delete are one script, so a consumer cannot read a message in between
+        and lose it with its pending list. (Before Redis 7.2 a consumer's idle time counts
+        from its last read that returned messages, so a live worker of a quiet group may be
+        forgotten too: its next read re-creates it, with nothing lost.)"""
+        forgotten = self.client.eval(
+            _FORGET_SCRIPT,
+            1,
+            self.names.stream(stream),
+            self.handler.group,
+            self.consumer,
+            FORGET_AFTER * self.claim_idle_ms,
+        )
+        for name in forgotten or []:
+            log.info(
+                "%s: forgot consumer %s of %s (gone, nothing pending)",
+                self.handler.group,
+                name,
+                stream,
+            )
 
     def _deliveries(self, name: str, rid: str) -> int:
         info: list[dict[str, Any]] = self.client.xpending_range(
