@@ -34,17 +34,30 @@ __all__ = [
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 automations_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Automations: when something happens to a customer, send a message.",
     no_args_is_help=True,
 )
 deliveries_app = typer.Typer(
-    help="The delivery log, and sending what is due.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="The delivery log, and sending what is due.",
+    no_args_is_help=True,
 )
-consent_app = typer.Typer(help="Customers' consent per channel.", no_args_is_help=True)
-campaigns_app = typer.Typer(help="One-off or scheduled sends to an audience.", no_args_is_help=True)
-intents_app = typer.Typer(help="Product intent: who wants what.", no_args_is_help=True)
+consent_app = typer.Typer(
+    rich_markup_mode="markdown", help="Customers' consent per channel.", no_args_is_help=True
+)
+campaigns_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="One-off or scheduled sends to an audience.",
+    no_args_is_help=True,
+)
+intents_app = typer.Typer(
+    rich_markup_mode="markdown", help="Product intent: who wants what.", no_args_is_help=True
+)
 stores_app = typer.Typer(
-    help="Store visits, in-store alerts and store webhooks.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Store visits, in-store alerts and store webhooks.",
+    no_args_is_help=True,
 )
 
 

@@ -22,7 +22,11 @@ from .common import console, fail, print_json, state
 
 __all__ = ["brands_app"]
 
-brands_app = typer.Typer(help="Brands (tenants) and their credentials.", no_args_is_help=True)
+brands_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Brands (tenants) and their credentials.",
+    no_args_is_help=True,
+)
 
 SETUP = {
     "shopify": "Shopify admin > Settings > Notifications > Webhooks (or your app's secret)",

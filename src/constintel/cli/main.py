@@ -33,8 +33,9 @@ app = typer.Typer(
     help="ConstIntel: every order and transaction resolved to one exact customer profile.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(rich_markup_mode="markdown", help="Database schema.", no_args_is_help=True)
 
 
 @app.callback()

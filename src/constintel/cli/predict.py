@@ -24,6 +24,7 @@ from .common import BrandOpt, console, err, fail, print_json, session_for, state
 __all__ = ["predict_app"]
 
 predict_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Churn risk, predicted lifetime value and segments: fit the models, report on them.",
     no_args_is_help=True,
 )

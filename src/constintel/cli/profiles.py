@@ -19,10 +19,20 @@ from .common import BrandOpt, console, emit, fail, print_json, session_for, stat
 
 __all__ = ["events_app", "profiles_app", "review_app", "stats_app"]
 
-profiles_app = typer.Typer(help="Look up and operate on customer profiles.", no_args_is_help=True)
-review_app = typer.Typer(help="The merge review queue.", no_args_is_help=True)
-events_app = typer.Typer(help="Unattached and rejected events.", no_args_is_help=True)
-stats_app = typer.Typer(help="Profile statistics.", no_args_is_help=True)
+profiles_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Look up and operate on customer profiles.",
+    no_args_is_help=True,
+)
+review_app = typer.Typer(
+    rich_markup_mode="markdown", help="The merge review queue.", no_args_is_help=True
+)
+events_app = typer.Typer(
+    rich_markup_mode="markdown", help="Unattached and rejected events.", no_args_is_help=True
+)
+stats_app = typer.Typer(
+    rich_markup_mode="markdown", help="Profile statistics.", no_args_is_help=True
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 

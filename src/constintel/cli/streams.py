@@ -26,7 +26,9 @@ from .common import console, fail, print_json, run_until_stopped, state
 
 __all__ = ["relay", "streams_app", "worker"]
 
-streams_app = typer.Typer(help="Redis Streams: status and replay.", no_args_is_help=True)
+streams_app = typer.Typer(
+    rich_markup_mode="markdown", help="Redis Streams: status and replay.", no_args_is_help=True
+)
 
 
 def _redis() -> tuple[Any, StreamNames]:
