@@ -238,6 +238,15 @@ def test_health_and_readiness(tenant: Tenant) -> None:
     # The database is at the newest migration the package ships.
     assert ready["schema_revision"] == migrate.head_revision(tenant.live.engine)
     assert ready["schema_revision"] is not None
+    # HEAD too (load balancers probe with it): the status and type, no body.
+    for path, media_type in (
+        ("/healthz", "application/json"),
+        ("/readyz", "application/json"),
+        ("/metrics", "text/plain"),
+    ):
+        head = tenant.client.head(path)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-type"].startswith(media_type), path
 
 
 def test_metrics_count_deliveries_and_backlogs(tenant: Tenant) -> None:

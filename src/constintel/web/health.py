@@ -27,12 +27,15 @@ class Ready(BaseModel):
     schema_revision: str | None
 
 
+# HEAD as well: load balancers and uptime checkers often probe with it (the body is dropped).
+@router.head("/healthz", include_in_schema=False)
 @router.get("/healthz", response_model=Health)
 async def healthz() -> Health:
     """The process is up."""
     return Health(status="ok")
 
 
+@router.head("/readyz", include_in_schema=False, response_model=Ready)
 @router.get(
     "/readyz",
     response_model=Ready,

@@ -96,6 +96,7 @@ class Metrics:
         self.registry.register(_Backlogs(rt))
 
 
+@router.head("/metrics", include_in_schema=False)
 @router.get("/metrics", include_in_schema=True, response_class=Response)
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
