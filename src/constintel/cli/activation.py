@@ -20,7 +20,7 @@ from constintel.core.clock import parse_timestamp
 from constintel.core.errors import ConstIntelError
 from constintel.profiles import service as profiles
 
-from .common import BrandOpt, console, emit, fail, print_json, session_for, state
+from .common import BrandOpt, command_group, console, emit, fail, print_json, session_for, state
 
 __all__ = [
     "automations_app",
@@ -33,32 +33,14 @@ __all__ = [
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
-automations_app = typer.Typer(
-    rich_markup_mode="markdown",
-    help="Automations: when something happens to a customer, send a message.",
-    no_args_is_help=True,
+automations_app = command_group(
+    "Automations: when something happens to a customer, send a message."
 )
-deliveries_app = typer.Typer(
-    rich_markup_mode="markdown",
-    help="The delivery log, and sending what is due.",
-    no_args_is_help=True,
-)
-consent_app = typer.Typer(
-    rich_markup_mode="markdown", help="Customers' consent per channel.", no_args_is_help=True
-)
-campaigns_app = typer.Typer(
-    rich_markup_mode="markdown",
-    help="One-off or scheduled sends to an audience.",
-    no_args_is_help=True,
-)
-intents_app = typer.Typer(
-    rich_markup_mode="markdown", help="Product intent: who wants what.", no_args_is_help=True
-)
-stores_app = typer.Typer(
-    rich_markup_mode="markdown",
-    help="Store visits, in-store alerts and store webhooks.",
-    no_args_is_help=True,
-)
+deliveries_app = command_group("The delivery log, and sending what is due.")
+consent_app = command_group("Customers' consent per channel.")
+campaigns_app = command_group("One-off or scheduled sends to an audience.")
+intents_app = command_group("Product intent: who wants what.")
+stores_app = command_group("Store visits, in-store alerts and store webhooks.")
 
 
 def _json_arg(value: str, name: str) -> Any:

@@ -18,15 +18,11 @@ from constintel.brands.settings import BrandSettings
 from constintel.core.errors import ConstIntelError
 from constintel.db.session import transaction
 
-from .common import console, fail, print_json, state
+from .common import command_group, console, fail, print_json, state
 
 __all__ = ["brands_app"]
 
-brands_app = typer.Typer(
-    rich_markup_mode="markdown",
-    help="Brands (tenants) and their credentials.",
-    no_args_is_help=True,
-)
+brands_app = command_group("Brands (tenants) and their credentials.")
 
 SETUP = {
     "shopify": "Shopify admin > Settings > Notifications > Webhooks (or your app's secret)",

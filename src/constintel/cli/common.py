@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import orjson
 import typer
@@ -26,8 +26,10 @@ from constintel.core.pump import Pump
 from constintel.db.session import transaction
 
 __all__ = [
+    "MARKUP_MODE",
     "BrandOpt",
     "Ctx",
+    "command_group",
     "console",
     "emit",
     "err",
@@ -40,6 +42,16 @@ __all__ = [
 
 console = Console()
 err = Console(stderr=True)
+# Help text as markdown: a docstring's wrapped lines read as one paragraph (Typer's "rich"
+# mode keeps each line break, which cut descriptions mid-sentence in the command lists).
+MARKUP_MODE: Final = "markdown"
+
+
+def command_group(help: str) -> typer.Typer:
+    """A group of subcommands (``constintel profiles ...``), with the CLI's conventions: help
+    rendered as markdown, and the group's help shown when it is run without a command."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=MARKUP_MODE)
+
 
 BrandOpt = Annotated[
     str | None,

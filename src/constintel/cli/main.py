@@ -20,7 +20,7 @@ from .activation import (
     stores_app,
 )
 from .brands import brands_app
-from .common import console, err, fail, state
+from .common import MARKUP_MODE, command_group, console, err, fail, state
 from .ingest import generate_orders, import_files
 from .predict import predict_app
 from .profiles import events_app, profiles_app, review_app, stats_app
@@ -33,9 +33,9 @@ app = typer.Typer(
     help="ConstIntel: every order and transaction resolved to one exact customer profile.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode=MARKUP_MODE,
 )
-db_app = typer.Typer(rich_markup_mode="markdown", help="Database schema.", no_args_is_help=True)
+db_app = command_group("Database schema.")
 
 
 @app.callback()

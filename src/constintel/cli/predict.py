@@ -19,14 +19,12 @@ from constintel.db.session import transaction
 from constintel.predictions import report as reports
 from constintel.predictions import service as predictions
 
-from .common import BrandOpt, console, err, fail, print_json, session_for, state
+from .common import BrandOpt, command_group, console, err, fail, print_json, session_for, state
 
 __all__ = ["predict_app"]
 
-predict_app = typer.Typer(
-    rich_markup_mode="markdown",
-    help="Churn risk, predicted lifetime value and segments: fit the models, report on them.",
-    no_args_is_help=True,
+predict_app = command_group(
+    "Churn risk, predicted lifetime value and segments: fit the models, report on them."
 )
 
 AsOf = Annotated[

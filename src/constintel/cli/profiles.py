@@ -15,24 +15,14 @@ from constintel.predictions.schemas import PredictionChangeRead, PredictionRead
 from constintel.profiles import service as profiles
 from constintel.profiles.schemas import ProfileRead
 
-from .common import BrandOpt, console, emit, fail, print_json, session_for, state
+from .common import BrandOpt, command_group, console, emit, fail, print_json, session_for, state
 
 __all__ = ["events_app", "profiles_app", "review_app", "stats_app"]
 
-profiles_app = typer.Typer(
-    rich_markup_mode="markdown",
-    help="Look up and operate on customer profiles.",
-    no_args_is_help=True,
-)
-review_app = typer.Typer(
-    rich_markup_mode="markdown", help="The merge review queue.", no_args_is_help=True
-)
-events_app = typer.Typer(
-    rich_markup_mode="markdown", help="Unattached and rejected events.", no_args_is_help=True
-)
-stats_app = typer.Typer(
-    rich_markup_mode="markdown", help="Profile statistics.", no_args_is_help=True
-)
+profiles_app = command_group("Look up and operate on customer profiles.")
+review_app = command_group("The merge review queue.")
+events_app = command_group("Unattached and rejected events.")
+stats_app = command_group("Profile statistics.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 

@@ -22,13 +22,11 @@ from constintel.streams.relay import backlog
 from constintel.streams.relay import pump as relay_pump
 from constintel.streams.worker import Worker
 
-from .common import console, fail, print_json, run_until_stopped, state
+from .common import command_group, console, fail, print_json, run_until_stopped, state
 
 __all__ = ["relay", "streams_app", "worker"]
 
-streams_app = typer.Typer(
-    rich_markup_mode="markdown", help="Redis Streams: status and replay.", no_args_is_help=True
-)
+streams_app = command_group("Redis Streams: status and replay.")
 
 
 def _redis() -> tuple[Any, StreamNames]:
