@@ -35,7 +35,7 @@ from constintel.activation import automations
 from constintel.activation.models import CartWatch, Delivery
 from constintel.brands import service as brands
 from constintel.db import migrate
-from constintel.db.session import make_engine, transaction
+from constintel.db.session import libpq_url, make_engine, transaction
 from constintel.pipeline import BrandContext, Envelope, ingest_batch
 from constintel.streams.handlers import HANDLERS
 from constintel.streams.redis_io import StreamNames
@@ -44,9 +44,9 @@ from constintel.streams.worker import Worker
 
 REDIS_URL = os.environ.get("CONSTINTEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # psycopg takes a libpq URL: the SQLAlchemy form (postgresql+psycopg://) is accepted too.
-ADMIN_URL = os.environ.get(
-    "CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
-).replace("postgresql+psycopg://", "postgresql://")
+ADMIN_URL = libpq_url(
+    os.environ.get("CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
+)
 TRIGGERS: list[dict[str, Any]] = [
     {"type": "first_order"},
     {"type": "repeat_order"},

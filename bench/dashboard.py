@@ -38,7 +38,7 @@ from constintel.brands import service as brands
 from constintel.core.config import Settings
 from constintel.db import migrate
 from constintel.db.bulk import insert_rows
-from constintel.db.session import make_engine, transaction
+from constintel.db.session import libpq_url, make_engine, transaction
 from constintel.identity.models import CustomerIdentifier
 from constintel.orders import repository as orders_repo
 from constintel.orders.models import CustomerOrder
@@ -47,9 +47,9 @@ from constintel.profiles.models import CustomerProfile
 from constintel.web.app import create_app
 
 # psycopg takes a libpq URL: the SQLAlchemy form (postgresql+psycopg://) is accepted too.
-ADMIN_URL = os.environ.get(
-    "CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
-).replace("postgresql+psycopg://", "postgresql://")
+ADMIN_URL = libpq_url(
+    os.environ.get("CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
+)
 
 
 FIRST = ("Ana", "Ben", "Chloe", "Dev", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jo") * 10

@@ -35,13 +35,13 @@ import orjson
 import psycopg
 
 from constintel.db import migrate
-from constintel.db.session import make_engine
+from constintel.db.session import libpq_url, make_engine
 from constintel.ingest.generator import GeneratorConfig, generate_jsonl
 
 # psycopg takes a libpq URL: the SQLAlchemy form (postgresql+psycopg://) is accepted too.
-PG_ADMIN = os.environ.get(
-    "CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
-).replace("postgresql+psycopg://", "postgresql://")
+PG_ADMIN = libpq_url(
+    os.environ.get("CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
+)
 ENVELOPES_PER_ORDER_GUESS = 3.0
 RAW_BATCH = 10_000
 

@@ -53,11 +53,11 @@ import psycopg
 from constintel.brands import credentials
 from constintel.brands import service as brands
 from constintel.db import migrate
-from constintel.db.session import make_engine, transaction
+from constintel.db.session import libpq_url, make_engine, transaction
 from constintel.ingest.generator import GeneratorConfig, generate
 
-PG_ADMIN = os.environ.get(
-    "CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
+PG_ADMIN = libpq_url(
+    os.environ.get("CONSTINTEL_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
 )
 TARGET_RATE = 1_500  # deliveries/s
 TARGET_P99_MS = 50.0
@@ -183,15 +183,13 @@ class RateResult:
 
 def fresh_postgres() -> tuple[str, str]:
     name = f"constintel_bench_{uuid.uuid4().hex[:10]}"
-    admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return name, admin.rsplit("/", 1)[0] + "/" + name
+    return name, PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 def drop_postgres(name: str) -> None:
-    admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from constintel.brands import service as brands
 from constintel.db import migrate
-from constintel.db.session import make_engine, transaction
+from constintel.db.session import libpq_url, make_engine, transaction
 from constintel.pipeline import BatchResult, BrandContext, Envelope, ingest_batch
 
 ADMIN_URL = os.environ.get(
@@ -34,7 +34,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _admin_conninfo() -> str:
-    return ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    return libpq_url(ADMIN_URL)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from constintel.db.bulk import dumps_json
 
-__all__ = ["make_engine", "normalize_url", "pipelined", "read_only", "transaction"]
+__all__ = ["libpq_url", "make_engine", "normalize_url", "pipelined", "read_only", "transaction"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page cache per connection: the default 2 MiB thrashes once the indexes outgrow it.
@@ -31,6 +31,12 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq (``psycopg.connect``) takes it: SQLAlchemy's driver name dropped
+    (``postgresql+psycopg://`` -> ``postgresql://``)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
