@@ -175,26 +175,28 @@ def update_rows(
     _executemany(raw, f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', ordered)
 
 
-@lru_cache(maxsize=64)
-def _pg_insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
-    """``INSERT INTO table (...) SELECT * FROM unnest(%s::type[], ...)``, the arrays typed
-    without length or precision (``chunks.array_of``)."""
+def _unnest(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    """``unnest(%s::type[], ...) AS s("column", ...)``: one array parameter per column, typed
+    without length or precision (``chunks.array_of``), read back as rows of those columns."""
     types = [array_of(table.c[n].type).compile(dialect=dialect) for n in columns]
     arrays = ", ".join(f"%s::{t}" for t in types)
     quoted = ", ".join(f'"{n}"' for n in columns)
-    return f'INSERT INTO "{table.name}" ({quoted}) SELECT * FROM unnest({arrays})'
+    return f"unnest({arrays}) AS s({quoted})"
+
+
+@lru_cache(maxsize=64)
+def _pg_insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    """``INSERT INTO table (...) SELECT * FROM unnest(...)``."""
+    quoted = ", ".join(f'"{n}"' for n in columns)
+    return f'INSERT INTO "{table.name}" ({quoted}) SELECT * FROM {_unnest(dialect, table, columns)}'
 
 
 @lru_cache(maxsize=64)
 def _pg_update_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
-    """``UPDATE table SET ... FROM unnest(%s::type[], ...)`` keyed on ``columns[0]``, the
-    arrays typed without length or precision (``chunks.array_of``)."""
+    """``UPDATE table SET ... FROM unnest(...)`` keyed on ``columns[0]``."""
     key, *names = columns
-    types = [array_of(table.c[n].type).compile(dialect=dialect) for n in columns]
-    arrays = ", ".join(f"%s::{t}" for t in types)
-    quoted = ", ".join(f'"{n}"' for n in columns)
     sets = ", ".join(f'"{n}" = s."{n}"' for n in names)
     return (
-        f'UPDATE "{table.name}" t SET {sets} FROM unnest({arrays}) AS s({quoted}) '
+        f'UPDATE "{table.name}" t SET {sets} FROM {_unnest(dialect, table, columns)} '
         f'WHERE t."{key}" = s."{key}"'
     )
