@@ -70,7 +70,7 @@ def brands_create(
     for source, secret in secrets.items():
         lines += [
             "",
-            f"{source}",
+            source,
             f"  webhook address  /webhooks/{source}/{brand.id}",
             f"  secret           {secret}",
             f"  where it goes    {SETUP[source]}",
